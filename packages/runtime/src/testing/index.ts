@@ -5,3 +5,8 @@
  */
 export * as BlockStoreSuite from "./BlockStoreSuite.ts"
 export * as Generators from "./Generators.ts"
+export * as KeyValueStoreSuite from "./KeyValueStoreSuite.ts"
+export * as ObjectStoreSuite from "./ObjectStoreSuite.ts"
+export * as RangeTrackerSuite from "./RangeTrackerSuite.ts"
+export * as ReplicaIndexSuite from "./ReplicaIndexSuite.ts"
+export * as SchemaStoreSuite from "./SchemaStoreSuite.ts"
