@@ -4,13 +4,16 @@
  *
  * @since 0.1.0
  */
+export * as BlobStore from "./BlobStore.ts"
 export * as BlockStore from "./BlockStore.ts"
+export * as CasEngine from "./CasEngine.ts"
 export * as ConstraintPolicy from "./ConstraintPolicy.ts"
 export * as ConstraintViolation from "./ConstraintViolation.ts"
 export * as Decorators from "./Decorators.ts"
 export * as FaultInjection from "./FaultInjection.ts"
 export * as ImmutableObjectStore from "./ImmutableObjectStore.ts"
 export * as KeyValueStore from "./KeyValueStore.ts"
+export * as ManifestStore from "./ManifestStore.ts"
 export * as MetricKeys from "./MetricKeys.ts"
 export * as MetricsRegistry from "./MetricsRegistry.ts"
 export * as MutableObjectStore from "./MutableObjectStore.ts"

@@ -3,6 +3,8 @@
  *
  * @since 0.1.0
  */
+
+export * as BlobStoreSuite from "./BlobStoreSuite.ts"
 export * as BlockStoreSuite from "./BlockStoreSuite.ts"
 export * as Generators from "./Generators.ts"
 export * as KeyValueStoreSuite from "./KeyValueStoreSuite.ts"

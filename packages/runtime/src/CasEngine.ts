@@ -1,0 +1,392 @@
+/**
+ * The CAS engine: a {@link BlobStore.BlobStore} over a {@link BlockStore.BlockStore} and a
+ * {@link ManifestStore.ManifestStore}.
+ *
+ * **Ingest** pulls the body once: every chunk feeds the whole-blob hasher, the chunker cuts blocks, each block is
+ * hashed, and blocks are written in batches with bounded parallelism — `hasMany(…, { touch: true })` first, then
+ * `putMany` of only the missing ones. Memory stays O(parallelism × batch × max block) whatever the blob size. After
+ * the last byte the expected key/size are checked and `ManifestStore.commit` publishes the blob, last. Failure or
+ * interruption anywhere before that publishes nothing.
+ *
+ * **GC safety.** Every block an ingest relies on was written or touched during that ingest, so its `touchedAt` is
+ * at least the ingest's start. If an ingest has run longer than `retouchAfter` when it is about to commit, it
+ * touches all its blocks again and checks they are still present (failing `Conflict` — retry the upload — if a GC
+ * removed one meanwhile). With GC `minAge >= retouchAfter`, a sweep can therefore never delete a block that a
+ * manifest committed after the sweep's mark phase refers to. See `Gc`.
+ *
+ * **Reads** fetch only the blocks that intersect the range, with bounded read-ahead, verify each block's size and
+ * digest before emitting any of its bytes, and slice exactly at both ends.
+ *
+ * @since 0.1.0
+ */
+import { BinaryKey, Chunker, type HashAlgorithm, Hashing, type Manifest, Span } from "@graviton/core"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as BlobStore from "./BlobStore.ts"
+import * as BlockStoreM from "./BlockStore.ts"
+import * as ManifestStoreM from "./ManifestStore.ts"
+import * as StorageError from "./StorageError.ts"
+
+export interface EngineConfig {
+  /** Chunker parameters (default FastCDC 16/64/256 KiB). */
+  readonly chunker: Chunker.ValidParams
+  /** Hash algorithm for block and blob keys (default sha-256). */
+  readonly algorithm: HashAlgorithm.HashAlgorithm
+  /** Block batches written concurrently (default 4). */
+  readonly parallelism: number
+  /** Blocks per `hasMany`/`putMany` batch (default 16). */
+  readonly batchSize: number
+  /** Blocks fetched ahead while reading (default 4). */
+  readonly readAhead: number
+  /** Re-touch all blocks before commit when the ingest is older than this (default 15 minutes). */
+  readonly retouchAfter: Duration.Duration
+}
+
+export type EngineConfigInput = Partial<Omit<EngineConfig, "retouchAfter">> & {
+  readonly retouchAfter?: Duration.Input | undefined
+}
+
+export const defaultConfig: EngineConfig = {
+  chunker: Chunker.defaults,
+  algorithm: "sha-256",
+  parallelism: 4,
+  batchSize: 16,
+  readAhead: 4,
+  retouchAfter: Duration.minutes(15)
+}
+
+export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfig => ({
+  chunker: input?.chunker ?? defaultConfig.chunker,
+  algorithm: input?.algorithm ?? defaultConfig.algorithm,
+  parallelism: Math.max(1, input?.parallelism ?? defaultConfig.parallelism),
+  batchSize: Math.max(1, input?.batchSize ?? defaultConfig.batchSize),
+  readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead),
+  retouchAfter:
+    input?.retouchAfter === undefined ? defaultConfig.retouchAfter : Duration.fromInputUnsafe(input.retouchAfter)
+})
+
+interface PendingBlock {
+  readonly key: BinaryKey.BinaryKey
+  readonly bytes: Uint8Array
+  readonly offset: number
+  readonly index: number
+}
+
+interface BatchOutcome {
+  readonly entries: ReadonlyArray<Manifest.ManifestEntry>
+  readonly fresh: number
+  readonly freshBytes: number
+  readonly duplicate: number
+  readonly duplicateBytes: number
+}
+
+const keyText = BinaryKey.format
+
+/** Builds the engine over the BlockStore and ManifestStore in context. */
+export const make = Effect.fnUntraced(function* (input?: EngineConfigInput) {
+  const config = resolveConfig(input)
+  const blocks = yield* BlockStoreM.BlockStore
+  const manifests = yield* ManifestStoreM.ManifestStore
+  return makeWith(config, blocks, manifests)
+})
+
+/** Builds the engine from explicit stores. */
+export const makeWith = (
+  config: EngineConfig,
+  blocks: BlockStoreM.BlockStore,
+  manifests: ManifestStoreM.ManifestStore
+): BlobStore.BlobStore => {
+  const writeBatch = (batch: ReadonlyArray<PendingBlock>): Effect.Effect<BatchOutcome, StorageError.StorageError> =>
+    Effect.gen(function* () {
+      const present = yield* blocks.hasMany(
+        batch.map((b) => b.key),
+        { touch: true }
+      )
+      // a key may repeat inside one batch: write it once
+      const toWrite: Array<PendingBlock> = []
+      const seen = new Set<string>()
+      for (let i = 0; i < batch.length; i++) {
+        if (present[i] === true) continue
+        const id = keyText(batch[i]!.key)
+        if (seen.has(id)) continue
+        seen.add(id)
+        toWrite.push(batch[i]!)
+      }
+      const outcomes = toWrite.length === 0 ? [] : yield* blocks.putMany(toWrite)
+      const freshIds = new Set<string>()
+      for (let i = 0; i < toWrite.length; i++) if (outcomes[i] === "fresh") freshIds.add(keyText(toWrite[i]!.key))
+      let fresh = 0
+      let freshBytes = 0
+      const entries = batch.map((b) => {
+        const id = keyText(b.key)
+        if (freshIds.delete(id)) {
+          fresh++
+          freshBytes += b.bytes.byteLength
+        }
+        return { index: b.index, blockKey: b.key, offset: b.offset, size: b.bytes.byteLength }
+      })
+      return {
+        entries,
+        fresh,
+        freshBytes,
+        duplicate: batch.length - fresh,
+        duplicateBytes: batch.reduce((n, b) => n + b.bytes.byteLength, 0) - freshBytes
+      }
+    })
+
+  const retouch = (entries: ReadonlyArray<Manifest.ManifestEntry>, blobKey: BinaryKey.BinaryKey) =>
+    Effect.forEach(
+      chunksOf(entries, 256),
+      (slice) =>
+        Effect.flatMap(
+          blocks.hasMany(
+            slice.map((e) => e.blockKey),
+            { touch: true }
+          ),
+          (present) =>
+            present.every((p) => p)
+              ? Effect.void
+              : Effect.fail(
+                  StorageError.conflict("BlobStore.put", {
+                    key: keyText(blobKey),
+                    message: "blocks of this upload were garbage-collected before it committed; retry the upload",
+                    retryable: true
+                  })
+                )
+        ),
+      { discard: true, concurrency: 2 }
+    )
+
+  const put: BlobStore.BlobStore["put"] = (body, options) =>
+    Effect.gen(function* () {
+      const started = yield* Clock.currentTimeMillis
+      const expectedKey = options?.expectedKey
+      const expectedSize = options?.expectedSize ?? expectedKey?.size
+      if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
+        return yield* StorageError.invalidArgument("BlobStore.put", {
+          message: `invalid expected size ${expectedSize}`
+        })
+      }
+      const blobHasher = Hashing.make(expectedKey?.algorithm ?? config.algorithm)
+      const chunker = Chunker.instantiate(config.chunker)
+      let size = 0
+      let index = 0
+      let offset = 0
+      const entries: Array<Manifest.ManifestEntry> = []
+      let fresh = 0
+      let freshBytes = 0
+      let duplicate = 0
+      let duplicateBytes = 0
+      const tooLong = () =>
+        StorageError.invalidArgument("BlobStore.put", {
+          message: `content is longer than the expected ${expectedSize} bytes`
+        })
+
+      const toPending = (bytes: Uint8Array): PendingBlock => {
+        const b = { key: BinaryKey.ofBytes(bytes, config.algorithm), bytes, offset, index }
+        offset += bytes.byteLength
+        index++
+        return b
+      }
+
+      yield* body.pipe(
+        Stream.mapEffect((c): Effect.Effect<ReadonlyArray<PendingBlock>, StorageError.StorageError> => {
+          if (c.byteLength === 0) return Effect.succeed([])
+          size += c.byteLength
+          if (expectedSize !== undefined && size > expectedSize) return Effect.fail(tooLong())
+          blobHasher.update(c)
+          return Effect.succeed(chunker.push(c).map(toPending))
+        }),
+        Stream.flattenIterable,
+        Stream.concat(Stream.suspend(() => Stream.fromIterable(chunker.finish().map(toPending)))),
+        Stream.grouped(config.batchSize),
+        Stream.mapEffect(writeBatch, { concurrency: config.parallelism }),
+        Stream.runForEach((o) =>
+          Effect.sync(() => {
+            for (const e of o.entries) entries.push(e)
+            fresh += o.fresh
+            freshBytes += o.freshBytes
+            duplicate += o.duplicate
+            duplicateBytes += o.duplicateBytes
+          })
+        )
+      )
+
+      const blobKey = BinaryKey.unsafeMake(blobHasher.algorithm, blobHasher.digestHex(), size)
+      if (expectedSize !== undefined && size !== expectedSize) {
+        return yield* StorageError.invalidArgument("BlobStore.put", {
+          key: keyText(blobKey),
+          message: `content has ${size} bytes, expected ${expectedSize}`
+        })
+      }
+      if (expectedKey !== undefined && !BinaryKey.equals(expectedKey, blobKey)) {
+        return yield* StorageError.conflict("BlobStore.put", {
+          key: keyText(blobKey),
+          message: `content hashes to ${keyText(blobKey)}, not the expected ${keyText(expectedKey)}`
+        })
+      }
+      const beforeCommit = yield* Clock.currentTimeMillis
+      if (beforeCommit - started >= Duration.toMillis(config.retouchAfter)) yield* retouch(entries, blobKey)
+      const receipt = yield* manifests.commit({
+        blobKey,
+        chunker: chunker.id,
+        createdAt: beforeCommit,
+        attributes: options?.attributes ?? {},
+        blockCount: entries.length,
+        entries: Stream.fromIterable(entries)
+      })
+      const finished = yield* Clock.currentTimeMillis
+      return {
+        key: blobKey,
+        size,
+        blockCount: entries.length,
+        freshBlocks: fresh,
+        duplicateBlocks: duplicate,
+        freshBytes,
+        duplicateBytes,
+        created: receipt.created,
+        durationMs: finished - started
+      }
+    })
+
+  const notFound = (operation: string, key: BinaryKey.BinaryKey) =>
+    StorageError.notFound(operation, { key: keyText(key), message: "no such blob" })
+
+  const fetchVerified = (entry: Manifest.ManifestEntry, operation: string) =>
+    Effect.flatMap(blocks.get(entry.blockKey), (o) => {
+      if (Option.isNone(o)) {
+        return Effect.fail(
+          StorageError.corrupt(operation, { key: keyText(entry.blockKey), message: "a block of this blob is missing" })
+        )
+      }
+      if (!BlockStoreM.verifies(entry.blockKey, o.value)) {
+        return Effect.fail(
+          StorageError.corrupt(operation, {
+            key: keyText(entry.blockKey),
+            message: "a block of this blob failed verification"
+          })
+        )
+      }
+      return Effect.succeed(o.value)
+    })
+
+  const get: BlobStore.BlobStore["get"] = (key, range) =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const stat = yield* manifests.get(key)
+        if (Option.isNone(stat)) return yield* notFound("BlobStore.get", key)
+        const size = stat.value.size
+        const span = range ?? Span.unsafeMake(0, size)
+        if (
+          !Number.isSafeInteger(span.start) ||
+          !Number.isSafeInteger(span.end) ||
+          span.start < 0 ||
+          span.end < span.start ||
+          span.end > size
+        ) {
+          return yield* StorageError.invalidArgument("BlobStore.get", {
+            key: keyText(key),
+            message: `range [${span.start}, ${span.end}) is outside the blob of ${size} bytes`
+          })
+        }
+        if (span.start === span.end) return Stream.empty
+        return manifests.entries(key, span).pipe(
+          Stream.mapEffect(
+            (entry) =>
+              Effect.map(fetchVerified(entry, "BlobStore.get"), (bytes) => {
+                const from = Math.max(0, span.start - entry.offset)
+                const to = Math.min(entry.size, span.end - entry.offset)
+                return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
+              }),
+            { concurrency: config.readAhead }
+          )
+        )
+      })
+    )
+
+  const stat: BlobStore.BlobStore["stat"] = (key) =>
+    Effect.map(
+      manifests.get(key),
+      Option.map((s) => statOf(s))
+    )
+
+  const list: BlobStore.BlobStore["list"] = (options) =>
+    Effect.map(manifests.list(options), (page) =>
+      page.cursor === undefined
+        ? { items: page.items.map(statOf) }
+        : { items: page.items.map(statOf), cursor: page.cursor }
+    )
+
+  const verify: BlobStore.BlobStore["verify"] = (key) =>
+    Effect.gen(function* () {
+      const summary = yield* manifests.get(key)
+      if (Option.isNone(summary)) return yield* notFound("BlobStore.verify", key)
+      const hasher = Hashing.make(key.algorithm)
+      const missing: Array<BinaryKey.BinaryKey> = []
+      const corrupt: Array<BinaryKey.BinaryKey> = []
+      let blocksChecked = 0
+      let bytesChecked = 0
+      yield* manifests.entries(key).pipe(
+        Stream.mapEffect((entry) => Effect.map(blocks.get(entry.blockKey), (o) => [entry, o] as const), {
+          concurrency: config.readAhead
+        }),
+        Stream.runForEach(([entry, o]) =>
+          Effect.sync(() => {
+            blocksChecked++
+            if (Option.isNone(o)) missing.push(entry.blockKey)
+            else {
+              bytesChecked += o.value.byteLength
+              if (!BlockStoreM.verifies(entry.blockKey, o.value)) corrupt.push(entry.blockKey)
+              hasher.update(o.value)
+            }
+          })
+        )
+      )
+      const contentMatches = missing.length === 0 && bytesChecked === key.size && hasher.digestHex() === key.digest
+      return {
+        key,
+        ok: contentMatches && corrupt.length === 0,
+        blocksChecked,
+        bytesChecked,
+        missingBlocks: missing,
+        corruptBlocks: corrupt,
+        contentMatches
+      }
+    })
+
+  return {
+    put,
+    get,
+    stat,
+    exists: (key) => Effect.map(manifests.get(key), Option.isSome),
+    delete: (key) => manifests.delete(key),
+    list,
+    stream: (options) =>
+      Stream.paginate(undefined as string | undefined, (cursor) =>
+        Effect.map(
+          manifests.list({ cursor, limit: 1000, prefix: options?.prefix }),
+          (page) =>
+            [page.items.map(statOf), page.cursor === undefined ? Option.none() : Option.some(page.cursor)] as const
+        )
+      ),
+    verify
+  }
+}
+
+const statOf = (s: Manifest.ManifestSummary): BlobStore.BlobStat => ({
+  key: s.blobKey,
+  size: s.size,
+  createdAt: s.createdAt,
+  blockCount: s.blockCount,
+  chunker: s.chunker,
+  attributes: s.attributes
+})
+
+const chunksOf = <A>(as: ReadonlyArray<A>, n: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < as.length; i += n) out.push(as.slice(i, i + n))
+  return out
+}
