@@ -17,6 +17,7 @@ import type * as Stream from "effect/Stream"
 import * as BlockStore from "./BlockStore.ts"
 import * as CasEngine from "./CasEngine.ts"
 import type * as ConstraintViolation from "./ConstraintViolation.ts"
+import * as IngestLeases from "./IngestLeases.ts"
 import * as ManifestStore from "./ManifestStore.ts"
 import type * as StorageError from "./StorageError.ts"
 
@@ -124,16 +125,19 @@ export const BlobStore: Context.Service<BlobStore, BlobStore> = Context.Service(
 /** The CAS engine as a BlobStore over the BlockStore and ManifestStore in context. */
 export const layer = (
   config?: CasEngine.EngineConfigInput
-): Layer.Layer<BlobStore, never, BlockStore.BlockStore | ManifestStore.ManifestStore> =>
+): Layer.Layer<BlobStore, never, BlockStore.BlockStore | ManifestStore.ManifestStore | IngestLeases.IngestLeases> =>
   Layer.effect(BlobStore, CasEngine.make(config))
 
-/** The CAS engine over fresh in-memory block and manifest stores. */
-export const layerMemory: Layer.Layer<BlobStore> = layer().pipe(
-  Layer.provide(Layer.merge(BlockStore.layerMemory, ManifestStore.layerMemory))
-)
+/** Fresh in-memory block store, manifest store and ingest leases. */
+export const layerMemoryStores: Layer.Layer<
+  BlockStore.BlockStore | ManifestStore.ManifestStore | IngestLeases.IngestLeases
+> = Layer.mergeAll(BlockStore.layerMemory, ManifestStore.layerMemory, IngestLeases.layerMemory)
 
-/** Like {@link layerMemory}, also exposing the underlying stores (for tests that inspect or corrupt blocks). */
+/** The CAS engine over fresh in-memory stores. */
+export const layerMemory: Layer.Layer<BlobStore> = layer().pipe(Layer.provide(layerMemoryStores))
+
+/** Like {@link layerMemory}, also exposing the underlying stores (for GC and for tests that inspect blocks). */
 export const layerMemoryWithStores = (
   config?: CasEngine.EngineConfigInput
-): Layer.Layer<BlobStore | BlockStore.BlockStore | ManifestStore.ManifestStore> =>
-  layer(config).pipe(Layer.provideMerge(Layer.merge(BlockStore.layerMemory, ManifestStore.layerMemory)))
+): Layer.Layer<BlobStore | BlockStore.BlockStore | ManifestStore.ManifestStore | IngestLeases.IngestLeases> =>
+  layer(config).pipe(Layer.provideMerge(layerMemoryStores))

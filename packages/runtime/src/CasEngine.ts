@@ -8,11 +8,9 @@
  * the last byte the expected key/size are checked and `ManifestStore.commit` publishes the blob, last. Failure or
  * interruption anywhere before that publishes nothing.
  *
- * **GC safety.** Every block an ingest relies on was written or touched during that ingest, so its `touchedAt` is
- * at least the ingest's start. If an ingest has run longer than `retouchAfter` when it is about to commit, it
- * touches all its blocks again and checks they are still present (failing `Conflict` — retry the upload — if a GC
- * removed one meanwhile). With GC `minAge >= retouchAfter`, a sweep can therefore never delete a block that a
- * manifest committed after the sweep's mark phase refers to. See `Gc`.
+ * **GC safety.** An ingest holds an {@link IngestLeases.IngestLeases} lease from before its first block touch until
+ * after its commit, and every block it relies on is written or touched (`hasMany(…, { touch: true })`) during it,
+ * so a concurrent `Gc.run` never deletes one of them. See `IngestLeases` for the argument.
  *
  * **Reads** fetch only the blocks that intersect the range, with bounded read-ahead, verify each block's size and
  * digest before emitting any of its bytes, and slice exactly at both ends.
@@ -21,13 +19,15 @@
  */
 import { BinaryKey, Chunker, type HashAlgorithm, Hashing, type Manifest, Span } from "@graviton/core"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "./BlobStore.ts"
 import * as BlockStoreM from "./BlockStore.ts"
+import * as IngestLeases from "./IngestLeases.ts"
 import * as ManifestStoreM from "./ManifestStore.ts"
+import * as MetricKeys from "./MetricKeys.ts"
+import * as MetricsRegistry from "./MetricsRegistry.ts"
 import * as StorageError from "./StorageError.ts"
 
 export interface EngineConfig {
@@ -41,21 +41,16 @@ export interface EngineConfig {
   readonly batchSize: number
   /** Blocks fetched ahead while reading (default 4). */
   readonly readAhead: number
-  /** Re-touch all blocks before commit when the ingest is older than this (default 15 minutes). */
-  readonly retouchAfter: Duration.Duration
 }
 
-export type EngineConfigInput = Partial<Omit<EngineConfig, "retouchAfter">> & {
-  readonly retouchAfter?: Duration.Input | undefined
-}
+export type EngineConfigInput = Partial<EngineConfig>
 
 export const defaultConfig: EngineConfig = {
   chunker: Chunker.defaults,
   algorithm: "sha-256",
   parallelism: 4,
   batchSize: 16,
-  readAhead: 4,
-  retouchAfter: Duration.minutes(15)
+  readAhead: 4
 }
 
 export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfig => ({
@@ -63,9 +58,7 @@ export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfi
   algorithm: input?.algorithm ?? defaultConfig.algorithm,
   parallelism: Math.max(1, input?.parallelism ?? defaultConfig.parallelism),
   batchSize: Math.max(1, input?.batchSize ?? defaultConfig.batchSize),
-  readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead),
-  retouchAfter:
-    input?.retouchAfter === undefined ? defaultConfig.retouchAfter : Duration.fromInputUnsafe(input.retouchAfter)
+  readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead)
 })
 
 interface PendingBlock {
@@ -90,15 +83,42 @@ export const make = Effect.fnUntraced(function* (input?: EngineConfigInput) {
   const config = resolveConfig(input)
   const blocks = yield* BlockStoreM.BlockStore
   const manifests = yield* ManifestStoreM.ManifestStore
-  return makeWith(config, blocks, manifests)
+  const leases = yield* IngestLeases.IngestLeases
+  const registry = yield* Effect.serviceOption(MetricsRegistry.MetricsRegistry)
+  return makeWith(config, blocks, manifests, leases, Option.getOrUndefined(registry))
 })
 
 /** Builds the engine from explicit stores. */
 export const makeWith = (
   config: EngineConfig,
   blocks: BlockStoreM.BlockStore,
-  manifests: ManifestStoreM.ManifestStore
+  manifests: ManifestStoreM.ManifestStore,
+  leases: IngestLeases.IngestLeases,
+  registry?: MetricsRegistry.MetricsRegistry
 ): BlobStore.BlobStore => {
+  const count = (operation: string, outcome: "ok" | "error") =>
+    registry === undefined ? Effect.void : registry.increment(MetricKeys.blobOperations, { operation, outcome })
+  const recordPut = (r: BlobStore.BlobWriteResult) =>
+    registry === undefined
+      ? Effect.void
+      : Effect.all(
+          [
+            registry.increment(MetricKeys.bytesIngested, {}, r.size),
+            registry.increment(MetricKeys.freshBlocks, {}, r.freshBlocks),
+            registry.increment(MetricKeys.duplicateBlocks, {}, r.duplicateBlocks),
+            registry.increment(MetricKeys.freshBytes, {}, r.freshBytes),
+            registry.increment(MetricKeys.duplicateBytes, {}, r.duplicateBytes),
+            registry.observe(MetricKeys.blobSize, r.size)
+          ],
+          { discard: true }
+        )
+  const counted =
+    (operation: string) =>
+    <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      registry === undefined
+        ? eff
+        : Effect.onExit(eff, (exit) => count(operation, exit._tag === "Success" ? "ok" : "error"))
+
   const writeBatch = (batch: ReadonlyArray<PendingBlock>): Effect.Effect<BatchOutcome, StorageError.StorageError> =>
     Effect.gen(function* () {
       const present = yield* blocks.hasMany(
@@ -137,31 +157,9 @@ export const makeWith = (
       }
     })
 
-  const retouch = (entries: ReadonlyArray<Manifest.ManifestEntry>, blobKey: BinaryKey.BinaryKey) =>
-    Effect.forEach(
-      chunksOf(entries, 256),
-      (slice) =>
-        Effect.flatMap(
-          blocks.hasMany(
-            slice.map((e) => e.blockKey),
-            { touch: true }
-          ),
-          (present) =>
-            present.every((p) => p)
-              ? Effect.void
-              : Effect.fail(
-                  StorageError.conflict("BlobStore.put", {
-                    key: keyText(blobKey),
-                    message: "blocks of this upload were garbage-collected before it committed; retry the upload",
-                    retryable: true
-                  })
-                )
-        ),
-      { discard: true, concurrency: 2 }
-    )
-
   const put: BlobStore.BlobStore["put"] = (body, options) =>
     Effect.gen(function* () {
+      yield* leases.acquire
       const started = yield* Clock.currentTimeMillis
       const expectedKey = options?.expectedKey
       const expectedSize = options?.expectedSize ?? expectedKey?.size
@@ -229,7 +227,6 @@ export const makeWith = (
         })
       }
       const beforeCommit = yield* Clock.currentTimeMillis
-      if (beforeCommit - started >= Duration.toMillis(config.retouchAfter)) yield* retouch(entries, blobKey)
       const receipt = yield* manifests.commit({
         blobKey,
         chunker: chunker.id,
@@ -249,8 +246,8 @@ export const makeWith = (
         duplicateBytes,
         created: receipt.created,
         durationMs: finished - started
-      }
-    })
+      } satisfies BlobStore.BlobWriteResult
+    }).pipe(Effect.scoped, Effect.tap(recordPut), counted("put"))
 
   const notFound = (operation: string, key: BinaryKey.BinaryKey) =>
     StorageError.notFound(operation, { key: keyText(key), message: "no such blob" })
@@ -272,6 +269,9 @@ export const makeWith = (
       }
       return Effect.succeed(o.value)
     })
+
+  const served = (bytes: Uint8Array) =>
+    registry === undefined ? Effect.void : registry.increment(MetricKeys.bytesServed, {}, bytes.byteLength)
 
   const get: BlobStore.BlobStore["get"] = (key, range) =>
     Stream.unwrap(
@@ -302,9 +302,14 @@ export const makeWith = (
                 return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
               }),
             { concurrency: config.readAhead }
-          )
+          ),
+          Stream.tap(served)
         )
       })
+    ).pipe(
+      Stream.onExit((exit) =>
+        registry === undefined ? Effect.void : count("get", exit._tag === "Success" ? "ok" : "error")
+      )
     )
 
   const stat: BlobStore.BlobStore["stat"] = (key) =>
@@ -355,14 +360,14 @@ export const makeWith = (
         corruptBlocks: corrupt,
         contentMatches
       }
-    })
+    }).pipe(counted("verify"))
 
   return {
     put,
     get,
     stat,
     exists: (key) => Effect.map(manifests.get(key), Option.isSome),
-    delete: (key) => manifests.delete(key),
+    delete: (key) => counted("delete")(manifests.delete(key)),
     list,
     stream: (options) =>
       Stream.paginate(undefined as string | undefined, (cursor) =>
@@ -384,9 +389,3 @@ const statOf = (s: Manifest.ManifestSummary): BlobStore.BlobStat => ({
   chunker: s.chunker,
   attributes: s.attributes
 })
-
-const chunksOf = <A>(as: ReadonlyArray<A>, n: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < as.length; i += n) out.push(as.slice(i, i + n))
-  return out
-}

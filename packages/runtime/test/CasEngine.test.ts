@@ -1,0 +1,287 @@
+import { assert, describe, it } from "@effect/vitest"
+import { BinaryKey, Span } from "@graviton/core"
+import {
+  BlobStore,
+  BlockStore,
+  FaultInjection,
+  Gc,
+  IngestLeases,
+  ManifestStore,
+  MetricKeys,
+  MetricsRegistry,
+  type StorageError
+} from "@graviton/runtime"
+import { Generators as Gen } from "@graviton/runtime/testing"
+import { Effect, Fiber, Layer, Option, Stream } from "effect"
+import { TestClock } from "effect/testing"
+
+const body = (bytes: Uint8Array) => Stream.fromIterable(Gen.slices(bytes, 64 * 1024))
+const collect = (s: Stream.Stream<Uint8Array, StorageError.StorageError>) =>
+  Effect.map(Stream.runCollect(s), (parts) => Gen.concat(parts))
+
+/** A BlockStore whose reads of chosen keys return damaged bytes or nothing. */
+const tampering = () => {
+  const damaged = new Set<string>()
+  const missing = new Set<string>()
+  const layer = Layer.effect(
+    BlockStore.BlockStore,
+    Effect.map(BlockStore.BlockStore, (inner: BlockStore.BlockStore) =>
+      BlockStore.BlockStore.of({
+        ...inner,
+        get: (key) =>
+          Effect.map(inner.get(key), (o) => {
+            const id = BinaryKey.format(key)
+            if (missing.has(id)) return Option.none()
+            if (damaged.has(id) && Option.isSome(o)) {
+              const copy = o.value.slice()
+              copy[copy.length >> 1]! ^= 0xff
+              return Option.some(copy)
+            }
+            return o
+          })
+      })
+    )
+  ).pipe(Layer.provide(BlockStore.layerMemory))
+  return { damaged, missing, layer }
+}
+
+describe("CAS engine", () => {
+  it.effect("a damaged block fails the read with Corrupt before any of its bytes are emitted", () => {
+    const t = tampering()
+    return Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const manifests = yield* ManifestStore.ManifestStore
+      const bytes = Gen.randomBytes(2 * 1024 * 1024)
+      const r = yield* store.put(body(bytes))
+      const entries = yield* Stream.runCollect(manifests.entries(r.key))
+      assert.isAtLeast(entries.length, 3)
+      const victim = entries[1]!
+      t.damaged.add(BinaryKey.format(victim.blockKey))
+      const emitted: Array<Uint8Array> = []
+      const e = yield* Effect.flip(Stream.runForEach(store.get(r.key), (c) => Effect.sync(() => void emitted.push(c))))
+      assert.strictEqual(e.reason._tag, "Corrupt")
+      const got = Gen.concat(emitted)
+      assert.isAtMost(got.byteLength, victim.offset)
+      assert.isTrue(Gen.bytesEqual(got, bytes.subarray(0, got.byteLength)))
+      const report = yield* store.verify(r.key)
+      assert.isFalse(report.ok)
+      assert.deepStrictEqual(report.corruptBlocks, [victim.blockKey])
+      assert.strictEqual(report.missingBlocks.length, 0)
+      // a range that avoids the damaged block still reads
+      const before = yield* collect(store.get(r.key, Span.unsafeMake(0, victim.offset)))
+      assert.isTrue(Gen.bytesEqual(before, bytes.subarray(0, victim.offset)))
+    }).pipe(
+      Effect.provide(
+        BlobStore.layer().pipe(
+          Layer.provideMerge(Layer.mergeAll(t.layer, ManifestStore.layerMemory, IngestLeases.layerMemory))
+        )
+      )
+    )
+  })
+
+  it.effect("a missing block fails the read with Corrupt and verify lists it", () => {
+    const t = tampering()
+    return Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const manifests = yield* ManifestStore.ManifestStore
+      const bytes = Gen.randomBytes(1024 * 1024)
+      const r = yield* store.put(body(bytes))
+      const entries = yield* Stream.runCollect(manifests.entries(r.key))
+      const victim = entries[entries.length - 1]!
+      t.missing.add(BinaryKey.format(victim.blockKey))
+      const e = yield* Effect.flip(collect(store.get(r.key)))
+      assert.strictEqual(e.reason._tag, "Corrupt")
+      const report = yield* store.verify(r.key)
+      assert.isFalse(report.ok)
+      assert.isFalse(report.contentMatches)
+      assert.deepStrictEqual(report.missingBlocks, [victim.blockKey])
+    }).pipe(
+      Effect.provide(
+        BlobStore.layer().pipe(
+          Layer.provideMerge(Layer.mergeAll(t.layer, ManifestStore.layerMemory, IngestLeases.layerMemory))
+        )
+      )
+    )
+  })
+
+  it.effect("a range read fetches only the blocks that intersect the range", () => {
+    const faults = FaultInjection.makeInjector()
+    return Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const manifests = yield* ManifestStore.ManifestStore
+      const bytes = Gen.randomBytes(4 * 1024 * 1024)
+      const r = yield* store.put(body(bytes))
+      const entries = yield* Stream.runCollect(manifests.entries(r.key))
+      const e = entries[5]!
+      const before = faults.calls("get")
+      const got = yield* collect(store.get(r.key, Span.unsafeMake(e.offset + 10, e.offset + 20)))
+      assert.isTrue(Gen.bytesEqual(got, bytes.subarray(e.offset + 10, e.offset + 20)))
+      assert.strictEqual(faults.calls("get") - before, 1)
+      const across = yield* collect(store.get(r.key, Span.unsafeMake(e.offset + e.size - 1, e.offset + e.size + 1)))
+      assert.isTrue(Gen.bytesEqual(across, bytes.subarray(e.offset + e.size - 1, e.offset + e.size + 1)))
+      assert.strictEqual(faults.calls("get") - before, 3)
+    }).pipe(
+      Effect.provide(
+        BlobStore.layer().pipe(
+          Layer.provideMerge(
+            Layer.mergeAll(
+              FaultInjection.layer(BlockStore.BlockStore, faults).pipe(Layer.provide(BlockStore.layerMemory)),
+              ManifestStore.layerMemory,
+              IngestLeases.layerMemory
+            )
+          )
+        )
+      )
+    )
+  })
+
+  it.effect("metrics: exact counts of operations, bytes and fresh/duplicate blocks on a fresh registry", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const registry = yield* MetricsRegistry.MetricsRegistry
+      const bytes = Gen.randomBytes(1024 * 1024)
+      const first = yield* store.put(body(bytes))
+      const second = yield* store.put(body(bytes))
+      yield* collect(store.get(first.key))
+      yield* Effect.flip(collect(store.get(BinaryKey.ofBytes(Gen.randomBytes(10)))))
+      assert.strictEqual(
+        yield* registry.counterValue(MetricKeys.blobOperations, { operation: "put", outcome: "ok" }),
+        2
+      )
+      assert.strictEqual(
+        yield* registry.counterValue(MetricKeys.blobOperations, { operation: "get", outcome: "ok" }),
+        1
+      )
+      assert.strictEqual(
+        yield* registry.counterValue(MetricKeys.blobOperations, { operation: "get", outcome: "error" }),
+        1
+      )
+      assert.strictEqual(yield* registry.counterValue(MetricKeys.bytesIngested), 2 * bytes.byteLength)
+      assert.strictEqual(yield* registry.counterValue(MetricKeys.bytesServed), bytes.byteLength)
+      assert.strictEqual(yield* registry.counterValue(MetricKeys.freshBlocks), first.freshBlocks)
+      assert.strictEqual(yield* registry.counterValue(MetricKeys.duplicateBlocks), second.duplicateBlocks)
+      assert.strictEqual(second.duplicateBlocks, first.blockCount)
+      const text = yield* registry.prometheus
+      assert.include(text, `graviton_blob_operations_total{operation="put",outcome="ok"} 2`)
+      assert.include(text, "# TYPE graviton_blob_size_bytes histogram")
+      assert.include(text, `graviton_blob_size_bytes_count 2`)
+    }).pipe(
+      Effect.provide(
+        BlobStore.layer().pipe(Layer.provideMerge(Layer.merge(BlobStore.layerMemoryStores, MetricsRegistry.layerFresh)))
+      )
+    )
+  )
+})
+
+describe("GC", () => {
+  const stack = BlobStore.layerMemoryWithStores()
+
+  it.effect("dry run reports unreferenced old blocks and deletes nothing; apply deletes exactly them", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const blocks = yield* BlockStore.BlockStore
+      const keep = Gen.randomBytes(1024 * 1024)
+      const drop = Gen.randomBytes(1024 * 1024)
+      const k = yield* store.put(body(keep))
+      const d = yield* store.put(body(drop))
+      yield* store.delete(d.key)
+      yield* TestClock.adjust("2 hours")
+      const dry = yield* Gc.run({ minAge: "1 hour" })
+      assert.isTrue(dry.dryRun)
+      assert.strictEqual(dry.candidates, d.blockCount)
+      assert.strictEqual(dry.candidateBytes, drop.byteLength)
+      assert.strictEqual(dry.deleted, 0)
+      assert.strictEqual(dry.referenced, k.blockCount)
+      assert.strictEqual(dry.scanned, k.blockCount + d.blockCount)
+      const applied = yield* Gc.run({ minAge: "1 hour", apply: true })
+      assert.strictEqual(applied.deleted, d.blockCount)
+      assert.strictEqual(applied.deletedBytes, drop.byteLength)
+      assert.isTrue(Gen.bytesEqual(yield* collect(store.get(k.key)), keep))
+      assert.isTrue((yield* store.verify(k.key)).ok)
+      const again = yield* Gc.run({ minAge: "1 hour", apply: true })
+      assert.strictEqual(again.candidates, 0)
+      const inv = yield* blocks.inventory()
+      assert.strictEqual(inv.items.length, k.blockCount)
+    }).pipe(Effect.provide(stack))
+  )
+
+  it.effect("blocks younger than minAge are spared", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const d = yield* store.put(body(Gen.randomBytes(300_000)))
+      yield* store.delete(d.key)
+      yield* TestClock.adjust("10 minutes")
+      const report = yield* Gc.run({ minAge: "1 hour", apply: true })
+      assert.strictEqual(report.deleted, 0)
+      assert.strictEqual(report.tooYoung, d.blockCount)
+    }).pipe(Effect.provide(stack))
+  )
+
+  it.effect("an in-flight ingest's lease holds the cutoff back, so its re-used blocks survive a sweep", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const content = Gen.randomBytes(4 * 1024 * 1024)
+      const old = yield* store.put(body(content))
+      yield* store.delete(old.key)
+      yield* TestClock.adjust("2 hours")
+      // an ingest of the same content that stalls before its commit
+      const parts = Gen.slices(content, 100_000)
+      const stalled = Stream.fromIterable(parts.slice(0, -1)).pipe(
+        Stream.concat(Stream.fromEffect(Effect.sleep("30 minutes").pipe(Effect.as(parts[parts.length - 1]!))))
+      )
+      const fiber = yield* Effect.forkChild(store.put(stalled))
+      yield* TestClock.adjust("1 minute")
+      // blocks the stalled ingest already touched are protected; the rest of the old blob is fair game
+      const report = yield* Gc.run({ minAge: "1 hour", apply: true })
+      assert.isBelow(report.deleted, old.blockCount)
+      assert.isAbove(report.skipped + report.tooYoung, 0)
+      yield* TestClock.adjust("2 hours")
+      const r = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(r.key, old.key)
+      assert.isAtLeast(r.duplicateBlocks, 16)
+      assert.isTrue((yield* store.verify(r.key)).ok)
+      assert.isTrue(Gen.bytesEqual(yield* collect(store.get(r.key)), content))
+    }).pipe(Effect.provide(stack))
+  )
+
+  it.live(
+    "randomized: ingests re-using existing blocks run while GC sweeps; every committed blob reads back",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* BlobStore.BlobStore
+        const pool = Array.from({ length: 6 }, () => Gen.randomBytes(400_000))
+        const committed: Array<{ readonly key: BinaryKey.BinaryKey; readonly bytes: Uint8Array }> = []
+        // seed, then delete, so every pool block becomes a GC candidate
+        for (const p of pool) {
+          const r = yield* store.put(body(p))
+          yield* store.delete(r.key)
+        }
+        const ingest = Effect.gen(function* () {
+          for (let i = 0; i < 25; i++) {
+            const a = pool[Math.floor(Math.random() * pool.length)]!
+            const b = pool[Math.floor(Math.random() * pool.length)]!
+            const mix = Gen.concat([
+              a.subarray(0, 1 + Math.floor(Math.random() * a.byteLength)),
+              Gen.randomBytes(5000),
+              b
+            ])
+            const r = yield* store.put(body(mix))
+            committed.push({ key: r.key, bytes: mix })
+            if (Math.random() < 0.3) yield* Effect.sleep(`${Math.floor(Math.random() * 5)} millis`)
+          }
+        })
+        const sweeper = Effect.gen(function* () {
+          for (let i = 0; i < 40; i++) {
+            yield* Gc.run({ minAge: 0, skew: 0, apply: true })
+            yield* Effect.sleep(`${Math.floor(Math.random() * 3)} millis`)
+          }
+        })
+        yield* Effect.all([ingest, ingest, sweeper, ingest], { concurrency: "unbounded", discard: true })
+        yield* Gc.run({ minAge: 0, skew: 0, apply: true })
+        for (const c of committed) {
+          assert.isTrue(Gen.bytesEqual(yield* collect(store.get(c.key)), c.bytes))
+        }
+      }).pipe(Effect.provide(BlobStore.layerMemoryWithStores())),
+    120_000
+  )
+})
