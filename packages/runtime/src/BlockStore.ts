@@ -13,12 +13,13 @@
  *
  * @since 0.1.0
  */
-import { BinaryKey, Hashing } from "@graviton/core"
+import { BinaryKey, Frame, Hashing } from "@graviton/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Cursor from "./internal/cursor.ts"
 import * as Decorate from "./internal/decorate.ts"
 import { ByteLru } from "./internal/lru.ts"
@@ -328,3 +329,86 @@ export const layerVerification: Layer.Layer<BlockStore, never, BlockStore> = Dec
 /** Whether `bytes` are the content named by `key` (size and digest). */
 export const verifies = (key: BinaryKey.BinaryKey, bytes: Uint8Array): boolean =>
   bytes.byteLength === key.size && Hashing.digestHex(key.algorithm, bytes) === key.digest
+
+export interface CompressionOptions {
+  /** `zstd` always stores a zstd frame; `auto` (default) keeps it only when it saves space, else stores raw bytes. */
+  readonly codec?: "zstd" | "auto" | undefined
+  /** zstd level (default 3). */
+  readonly level?: number | undefined
+  /** Counts `graviton_stored_bytes_total` when given. */
+  readonly registry?: MetricsRegistry.MetricsRegistry | undefined
+}
+
+/**
+ * Per-block zstd compression using the core frame codec. A block that compresses is stored as a frame (header with
+ * its key, codec and sizes, then the payload); one that does not (with `auto`) is stored raw. Reads recognise a frame
+ * by its magic **and** its header naming the requested key — raw content can only look like that by containing its
+ * own digest — so stores written with and without compression read back the same.
+ */
+export const withCompression =
+  (options: CompressionOptions = {}) =>
+  (self: BlockStore): BlockStore => {
+    const codec = options.codec ?? "auto"
+    const encode = (key: BinaryKey.BinaryKey, bytes: Uint8Array): Uint8Array => {
+      // out-of-range sizes go through unchanged, so the inner store rejects them like any other backend
+      if (bytes.byteLength === 0 || bytes.byteLength > Frame.maxBlockSize) return bytes
+      const framed = Frame.encode(key, bytes, { codec, level: options.level })
+      const h = Frame.decodeHeader(framed)
+      return codec === "auto" && Result.isSuccess(h) && h.success.codec === "none" ? bytes : framed
+    }
+    const decode = (
+      key: BinaryKey.BinaryKey,
+      stored: Uint8Array
+    ): Effect.Effect<Uint8Array, StorageError.StorageError> => {
+      if (stored.byteLength < Frame.fixedHeaderLength || !startsWith(stored, Frame.magic)) return Effect.succeed(stored)
+      const h = Frame.decodeHeader(stored)
+      if (Result.isFailure(h) || !BinaryKey.equals(h.success.key, key)) return Effect.succeed(stored)
+      const d = Frame.decode(stored, { expectedKey: key })
+      return Result.isSuccess(d)
+        ? Effect.succeed(d.success.bytes)
+        : Effect.fail(
+            StorageError.corrupt("BlockStore.get", {
+              key: BinaryKey.format(key),
+              message: `stored frame does not decode: ${d.failure.message}`,
+              cause: d.failure
+            })
+          )
+    }
+    const stored = (n: number) =>
+      options.registry === undefined ? Effect.void : options.registry.increment(MetricKeys.storedBytes, {}, n)
+    const putOne = (key: BinaryKey.BinaryKey, bytes: Uint8Array) =>
+      Effect.suspend(() => {
+        const payload = encode(key, bytes)
+        return Effect.tap(self.put(key, payload), (o) => (o === "fresh" ? stored(payload.byteLength) : Effect.void))
+      })
+    return BlockStore.of({
+      ...self,
+      put: putOne,
+      putMany: (blocks) =>
+        Effect.suspend(() => {
+          const encoded = blocks.map((b) => ({ key: b.key, bytes: encode(b.key, b.bytes) }))
+          return Effect.tap(self.putMany(encoded), (outcomes) =>
+            stored(encoded.reduce((n, b, i) => (outcomes[i] === "fresh" ? n + b.bytes.byteLength : n), 0))
+          )
+        }),
+      get: (key) =>
+        Effect.flatMap(self.get(key), (o) =>
+          Option.isNone(o) ? Effect.succeed(o) : Effect.map(decode(key, o.value), Option.some)
+        ),
+      getMany: (keys) =>
+        Effect.flatMap(self.getMany(keys), (os) =>
+          Effect.forEach(os, (o, i) =>
+            Option.isNone(o) ? Effect.succeed(o) : Effect.map(decode(keys[i]!, o.value), Option.some)
+          )
+        )
+    })
+  }
+
+/** Layer form of {@link withCompression}. */
+export const layerCompression = (options?: CompressionOptions): Layer.Layer<BlockStore, never, BlockStore> =>
+  Decorate.layer(BlockStore, withCompression(options))
+
+const startsWith = (bytes: Uint8Array, prefix: Uint8Array): boolean => {
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}

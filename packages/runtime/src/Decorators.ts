@@ -20,7 +20,9 @@
  *   counted in `graviton_retries_total`.
  *
  * Streams are retried only when they fail before emitting their first element (after that, bytes have reached the
- * caller and a transparent restart would duplicate them), and timed out per pull (an idle timeout).
+ * caller and a transparent restart would duplicate them), and timed out per pull (an idle timeout). Calls that take a
+ * stream as input (`BlobStore.put(body)`, `ManifestStore.commit(draft)` with its `entries`, object `put`s) are never
+ * retried: their input may be one-shot (an HTTP request body) and a retry would re-read it from where it stopped.
  *
  * @since 0.1.0
  */
@@ -168,7 +170,7 @@ export const withRetry =
       })
 
     return Decorate.decorate(port, self, {
-      effect: (call, eff) => retryEffect(call.method, eff, 0),
+      effect: (call, eff) => (Decorate.hasStreamArgument(call) ? eff : retryEffect(call.method, eff, 0)),
       stream: (call, s) => retryStream(call.method, s, 0)
     })
   }

@@ -15,3 +15,12 @@ const decorated = Layer.mergeAll(BlockStore.layerVerification, Layer.empty).pipe
 )
 
 BlockStoreSuite.run("memory, fully decorated", decorated)
+
+BlockStoreSuite.run(
+  "memory, zstd-compressed",
+  BlockStore.layerCompression({ codec: "zstd" }).pipe(Layer.provide(BlockStore.layerMemory))
+)
+BlockStoreSuite.run(
+  "memory, auto-compressed",
+  BlockStore.layerCompression({ codec: "auto" }).pipe(Layer.provide(BlockStore.layerMemory))
+)

@@ -29,6 +29,14 @@ export const portName = (tag: { readonly key: string }): string => {
   return i < 0 ? tag.key : tag.key.slice(i + 1)
 }
 
+/** Whether a call takes a stream, directly or as a property of an argument (its input may be one-shot). */
+export const hasStreamArgument = (call: Call): boolean =>
+  call.args.some(
+    (a) =>
+      Stream.isStream(a) ||
+      (typeof a === "object" && a !== null && Object.values(a as object).some((v) => Stream.isStream(v)))
+  )
+
 const NO_ARGS: ReadonlyArray<unknown> = []
 
 /** Wraps every Effect- or Stream-returning member of `service`. */
