@@ -24,10 +24,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as BlobStore from "./BlobStore.ts"
 import * as BlockStoreM from "./BlockStore.ts"
+import * as ConstraintPolicy from "./ConstraintPolicy.ts"
 import * as IngestLeases from "./IngestLeases.ts"
+import * as ManifestBuffer from "./internal/manifestBuffer.ts"
 import * as ManifestStoreM from "./ManifestStore.ts"
 import * as MetricKeys from "./MetricKeys.ts"
 import * as MetricsRegistry from "./MetricsRegistry.ts"
+import * as SpillPolicy from "./SpillPolicy.ts"
 import * as StorageError from "./StorageError.ts"
 
 export interface EngineConfig {
@@ -41,6 +44,8 @@ export interface EngineConfig {
   readonly batchSize: number
   /** Blocks fetched ahead while reading (default 4). */
   readonly readAhead: number
+  /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
+  readonly spillAfterEntries: number
 }
 
 export type EngineConfigInput = Partial<EngineConfig>
@@ -50,7 +55,8 @@ export const defaultConfig: EngineConfig = {
   algorithm: "sha-256",
   parallelism: 4,
   batchSize: 16,
-  readAhead: 4
+  readAhead: 4,
+  spillAfterEntries: 100_000
 }
 
 export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfig => ({
@@ -58,7 +64,8 @@ export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfi
   algorithm: input?.algorithm ?? defaultConfig.algorithm,
   parallelism: Math.max(1, input?.parallelism ?? defaultConfig.parallelism),
   batchSize: Math.max(1, input?.batchSize ?? defaultConfig.batchSize),
-  readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead)
+  readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead),
+  spillAfterEntries: Math.max(1, input?.spillAfterEntries ?? defaultConfig.spillAfterEntries)
 })
 
 interface PendingBlock {
@@ -85,8 +92,24 @@ export const make = Effect.fnUntraced(function* (input?: EngineConfigInput) {
   const manifests = yield* ManifestStoreM.ManifestStore
   const leases = yield* IngestLeases.IngestLeases
   const registry = yield* Effect.serviceOption(MetricsRegistry.MetricsRegistry)
-  return makeWith(config, blocks, manifests, leases, Option.getOrUndefined(registry))
+  const constraints = yield* Effect.serviceOption(ConstraintPolicy.ConstraintPolicy)
+  const spill = yield* Effect.serviceOption(SpillPolicy.SpillPolicy)
+  return makeWith(config, blocks, manifests, leases, {
+    registry: Option.getOrUndefined(registry),
+    constraints: Option.getOrUndefined(constraints),
+    spill: Option.getOrUndefined(spill)
+  })
 })
+
+/** Optional collaborators of the engine. */
+export interface Collaborators {
+  /** Records blob metrics. */
+  readonly registry?: MetricsRegistry.MetricsRegistry | undefined
+  /** Admission control (size, quota, concurrency, rate) for every put. */
+  readonly constraints?: ConstraintPolicy.ConstraintPolicy | undefined
+  /** Where large manifests spill during ingest. */
+  readonly spill?: SpillPolicy.SpillPolicy | undefined
+}
 
 /** Builds the engine from explicit stores. */
 export const makeWith = (
@@ -94,8 +117,9 @@ export const makeWith = (
   blocks: BlockStoreM.BlockStore,
   manifests: ManifestStoreM.ManifestStore,
   leases: IngestLeases.IngestLeases,
-  registry?: MetricsRegistry.MetricsRegistry
+  collaborators: Collaborators = {}
 ): BlobStore.BlobStore => {
+  const { registry, constraints, spill } = collaborators
   const count = (operation: string, outcome: "ok" | "error") =>
     registry === undefined ? Effect.void : registry.increment(MetricKeys.blobOperations, { operation, outcome })
   const recordPut = (r: BlobStore.BlobWriteResult) =>
@@ -159,8 +183,6 @@ export const makeWith = (
 
   const put: BlobStore.BlobStore["put"] = (body, options) =>
     Effect.gen(function* () {
-      yield* leases.acquire
-      const started = yield* Clock.currentTimeMillis
       const expectedKey = options?.expectedKey
       const expectedSize = options?.expectedSize ?? expectedKey?.size
       if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
@@ -168,12 +190,24 @@ export const makeWith = (
           message: `invalid expected size ${expectedSize}`
         })
       }
+      const attributes = options?.attributes ?? {}
+      const admission =
+        constraints === undefined
+          ? undefined
+          : yield* constraints.admit(options?.tenant ?? "default", { declaredSize: expectedSize, attributes })
+      const source = admission === undefined ? body : admission.limit(body)
+      yield* leases.acquire
+      const started = yield* Clock.currentTimeMillis
       const blobHasher = Hashing.make(expectedKey?.algorithm ?? config.algorithm)
       const chunker = Chunker.instantiate(config.chunker)
       let size = 0
       let index = 0
       let offset = 0
-      const entries: Array<Manifest.ManifestEntry> = []
+      const entries = yield* ManifestBuffer.make(
+        { chunker: chunker.id, createdAt: started, attributes },
+        spill,
+        config.spillAfterEntries
+      )
       let fresh = 0
       let freshBytes = 0
       let duplicate = 0
@@ -190,7 +224,7 @@ export const makeWith = (
         return b
       }
 
-      yield* body.pipe(
+      yield* source.pipe(
         Stream.mapEffect((c): Effect.Effect<ReadonlyArray<PendingBlock>, StorageError.StorageError> => {
           if (c.byteLength === 0) return Effect.succeed([])
           size += c.byteLength
@@ -203,13 +237,15 @@ export const makeWith = (
         Stream.grouped(config.batchSize),
         Stream.mapEffect(writeBatch, { concurrency: config.parallelism }),
         Stream.runForEach((o) =>
-          Effect.sync(() => {
-            for (const e of o.entries) entries.push(e)
-            fresh += o.fresh
-            freshBytes += o.freshBytes
-            duplicate += o.duplicate
-            duplicateBytes += o.duplicateBytes
-          })
+          Effect.andThen(
+            Effect.sync(() => {
+              fresh += o.fresh
+              freshBytes += o.freshBytes
+              duplicate += o.duplicate
+              duplicateBytes += o.duplicateBytes
+            }),
+            entries.add(o.entries)
+          )
         )
       )
 
@@ -226,20 +262,25 @@ export const makeWith = (
           message: `content hashes to ${keyText(blobKey)}, not the expected ${keyText(expectedKey)}`
         })
       }
-      const beforeCommit = yield* Clock.currentTimeMillis
+      if (admission !== undefined) {
+        // content already stored costs no quota; a concurrent duplicate is refunded after the commit below
+        const exists = Option.isSome(yield* manifests.get(blobKey))
+        yield* admission.commit(exists ? 0 : size)
+      }
       const receipt = yield* manifests.commit({
         blobKey,
         chunker: chunker.id,
-        createdAt: beforeCommit,
-        attributes: options?.attributes ?? {},
-        blockCount: entries.length,
-        entries: Stream.fromIterable(entries)
+        createdAt: started,
+        attributes,
+        blockCount: entries.count(),
+        entries: entries.entries(blobKey)
       })
+      if (admission !== undefined && !receipt.created) yield* admission.commit(0)
       const finished = yield* Clock.currentTimeMillis
       return {
         key: blobKey,
         size,
-        blockCount: entries.length,
+        blockCount: entries.count(),
         freshBlocks: fresh,
         duplicateBlocks: duplicate,
         freshBytes,

@@ -1,18 +1,24 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { BinaryKey, Span } from "@graviton/core"
+import { BinaryKey, Chunker, Span } from "@graviton/core"
 import {
   BlobStore,
   BlockStore,
+  ConstraintPolicy,
+  ConstraintViolation,
   FaultInjection,
   Gc,
   IngestLeases,
   ManifestStore,
   MetricKeys,
   MetricsRegistry,
+  SpillPolicy,
   type StorageError
 } from "@graviton/runtime"
 import { Generators as Gen } from "@graviton/runtime/testing"
-import { Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Effect, Fiber, Layer, Option, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 const body = (bytes: Uint8Array) => Stream.fromIterable(Gen.slices(bytes, 64 * 1024))
@@ -283,5 +289,91 @@ describe("GC", () => {
         }
       }).pipe(Effect.provide(BlobStore.layerMemoryWithStores())),
     120_000
+  )
+})
+
+describe("CAS engine with policies", () => {
+  const withPolicies = (config: Partial<ConstraintPolicy.ConstraintConfig>) =>
+    BlobStore.layer().pipe(
+      Layer.provideMerge(
+        Layer.mergeAll(BlobStore.layerMemoryStores, ConstraintPolicy.layer({ ...ConstraintPolicy.defaults, ...config }))
+      )
+    )
+
+  it.effect("a declared size over maxBlobSize fails TooLarge before any byte is pulled", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      let pulled = 0
+      const src = Stream.fromIterable([Gen.randomBytes(10)]).pipe(Stream.tap(() => Effect.sync(() => void pulled++)))
+      const e = yield* Effect.flip(store.put(src, { expectedSize: 2000 }))
+      assert.isTrue(ConstraintViolation.isConstraintViolation(e))
+      assert.strictEqual((e as ConstraintViolation.ConstraintViolation).reason._tag, "TooLarge")
+      assert.strictEqual(pulled, 0)
+    }).pipe(Effect.provide(withPolicies({ maxBlobSize: 1000 })))
+  )
+
+  it.effect("an undeclared body is cut off at maxBlobSize and nothing is published", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const bytes = Gen.randomBytes(5000)
+      const e = yield* Effect.flip(store.put(body(bytes)))
+      assert.strictEqual((e as ConstraintViolation.ConstraintViolation).reason._tag, "TooLarge")
+      assert.isFalse(yield* store.exists(BinaryKey.ofBytes(bytes)))
+      const ok = yield* store.put(body(bytes.subarray(0, 1000)))
+      assert.strictEqual(ok.size, 1000)
+    }).pipe(Effect.provide(withPolicies({ maxBlobSize: 1000 })))
+  )
+
+  it.effect("quota is charged for created blobs only and refused once exhausted", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const policy = yield* ConstraintPolicy.ConstraintPolicy
+      const a = Gen.randomBytes(6000)
+      yield* store.put(body(a), { tenant: "t1" })
+      assert.strictEqual(yield* policy.usedQuota("t1"), 6000)
+      yield* store.put(body(a), { tenant: "t1" })
+      assert.strictEqual(yield* policy.usedQuota("t1"), 6000)
+      const e = yield* Effect.flip(store.put(body(Gen.randomBytes(5000)), { tenant: "t1" }))
+      assert.strictEqual((e as ConstraintViolation.ConstraintViolation).reason._tag, "QuotaExceeded")
+      assert.strictEqual(yield* policy.usedQuota("t1"), 6000)
+      yield* store.put(body(Gen.randomBytes(5000)), { tenant: "t2" })
+    }).pipe(Effect.provide(withPolicies({ quotaPerTenant: 10_000 })))
+  )
+
+  it.effect("concurrent uploads over the tenant's limit fail ConcurrencyExceeded", () =>
+    Effect.gen(function* () {
+      const store = yield* BlobStore.BlobStore
+      const stalled = Stream.make(Gen.randomBytes(10)).pipe(Stream.concat(Stream.never))
+      const f1 = yield* Effect.forkChild(store.put(stalled))
+      const f2 = yield* Effect.forkChild(store.put(stalled))
+      yield* TestClock.withLive(Effect.sleep("20 millis"))
+      const e = yield* Effect.flip(store.put(Stream.make(Gen.randomBytes(10))))
+      assert.strictEqual((e as ConstraintViolation.ConstraintViolation).reason._tag, "ConcurrencyExceeded")
+      yield* Fiber.interrupt(f1)
+      yield* Fiber.interrupt(f2)
+      const ok = yield* store.put(Stream.make(Gen.randomBytes(10)))
+      assert.strictEqual(ok.size, 10)
+    }).pipe(Effect.provide(withPolicies({ maxConcurrentUploads: 2 })))
+  )
+
+  it.effect("large manifests spill to disk during ingest, read back exactly, and leave no spill files", () =>
+    Effect.gen(function* () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "graviton-spill-test-"))
+      const layer = BlobStore.layer({ spillAfterEntries: 8, chunker: Result.getOrThrow(Chunker.fixed(4096)) }).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(BlobStore.layerMemoryStores, SpillPolicy.layer({ directory: dir, threshold: 2048 }))
+        )
+      )
+      yield* Effect.gen(function* () {
+        const store = yield* BlobStore.BlobStore
+        const bytes = Gen.randomBytes(1024 * 1024)
+        const r = yield* store.put(body(bytes))
+        assert.strictEqual(r.blockCount, 256)
+        assert.isTrue(Gen.bytesEqual(yield* collect(store.get(r.key)), bytes))
+        assert.isTrue((yield* store.verify(r.key)).ok)
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(fs.readdirSync(dir), [])
+      fs.rmSync(dir, { recursive: true, force: true })
+    })
   )
 })
