@@ -195,7 +195,26 @@ export const makeWith = (
         constraints === undefined
           ? undefined
           : yield* constraints.admit(options?.tenant ?? "default", { declaredSize: expectedSize, attributes })
-      const source = admission === undefined ? body : admission.limit(body)
+      // the declared size is checked first, so content longer than declared is InvalidArgument, not TooLarge
+      const declared =
+        expectedSize === undefined
+          ? body
+          : Stream.suspend(() => {
+              let seen = 0
+              return body.pipe(
+                Stream.mapEffect((c) => {
+                  seen += c.byteLength
+                  return seen > expectedSize
+                    ? Effect.fail(
+                        StorageError.invalidArgument("BlobStore.put", {
+                          message: `content is longer than the expected ${expectedSize} bytes`
+                        })
+                      )
+                    : Effect.succeed(c)
+                })
+              )
+            })
+      const source = admission === undefined ? declared : admission.limit(declared)
       yield* leases.acquire
       const started = yield* Clock.currentTimeMillis
       const blobHasher = Hashing.make(expectedKey?.algorithm ?? config.algorithm)
@@ -212,11 +231,6 @@ export const makeWith = (
       let freshBytes = 0
       let duplicate = 0
       let duplicateBytes = 0
-      const tooLong = () =>
-        StorageError.invalidArgument("BlobStore.put", {
-          message: `content is longer than the expected ${expectedSize} bytes`
-        })
-
       const toPending = (bytes: Uint8Array): PendingBlock => {
         const b = { key: BinaryKey.ofBytes(bytes, config.algorithm), bytes, offset, index }
         offset += bytes.byteLength
@@ -228,7 +242,6 @@ export const makeWith = (
         Stream.mapEffect((c): Effect.Effect<ReadonlyArray<PendingBlock>, StorageError.StorageError> => {
           if (c.byteLength === 0) return Effect.succeed([])
           size += c.byteLength
-          if (expectedSize !== undefined && size > expectedSize) return Effect.fail(tooLong())
           blobHasher.update(c)
           return Effect.succeed(chunker.push(c).map(toPending))
         }),

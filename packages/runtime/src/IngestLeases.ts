@@ -21,6 +21,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import * as KeyValueStore from "./KeyValueStore.ts"
 import type * as StorageError from "./StorageError.ts"
 
 export interface IngestLeases {
@@ -61,3 +62,68 @@ export const layerMemory: Layer.Layer<IngestLeases> = Layer.sync(IngestLeases, m
 
 /** Default lease lifetime without a heartbeat. */
 export const defaultTtl: Duration.Duration = Duration.minutes(10)
+
+const LEASE_PREFIX = "graviton/leases/"
+
+/**
+ * Leases in a {@link KeyValueStore.KeyValueStore}, shared by every process using the same backend. A lease records
+ * its start and an expiry that a heartbeat pushes forward every `ttl / 3` while the scope is open; expired leases
+ * (their process died) are ignored by `oldest`, and deleted by it.
+ */
+export const makeKeyValue = (
+  kv: KeyValueStore.KeyValueStore,
+  options: { readonly ttl?: Duration.Input } = {}
+): IngestLeases => {
+  const ttl = Duration.toMillis(Duration.fromInputUnsafe(options.ttl ?? defaultTtl))
+  const encode = (startedAt: number, expiresAt: number) =>
+    new TextEncoder().encode(JSON.stringify({ startedAt, expiresAt }))
+  const decode = (bytes: Uint8Array): { startedAt: number; expiresAt: number } | undefined => {
+    try {
+      const v = JSON.parse(new TextDecoder().decode(bytes)) as { startedAt?: unknown; expiresAt?: unknown }
+      return typeof v.startedAt === "number" && typeof v.expiresAt === "number"
+        ? { startedAt: v.startedAt, expiresAt: v.expiresAt }
+        : undefined
+    } catch {
+      return undefined
+    }
+  }
+  return IngestLeases.of({
+    acquire: Effect.gen(function* () {
+      const key = LEASE_PREFIX + randomUUID()
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Effect.acquireRelease(kv.put(key, encode(startedAt, startedAt + ttl)), () =>
+        kv.delete(key).pipe(Effect.ignore)
+      )
+      yield* Effect.forkScoped(
+        Effect.sleep(Duration.millis(Math.max(1, Math.floor(ttl / 3)))).pipe(
+          Effect.andThen(Clock.currentTimeMillis),
+          Effect.flatMap((now) => kv.put(key, encode(startedAt, now + ttl))),
+          Effect.ignore,
+          Effect.forever
+        )
+      )
+    }),
+    oldest: Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      let min: number | undefined
+      for (const e of yield* KeyValueStore.listAll(kv, LEASE_PREFIX)) {
+        const lease = decode(e.value)
+        if (lease === undefined || lease.expiresAt < now) {
+          yield* kv.compareAndSet(e.key, e.value, undefined)
+          continue
+        }
+        if (min === undefined || lease.startedAt < min) min = lease.startedAt
+      }
+      return min
+    })
+  })
+}
+
+/** {@link makeKeyValue} over the KeyValueStore in context. */
+export const layerKeyValue = (options?: {
+  readonly ttl?: Duration.Input
+}): Layer.Layer<IngestLeases, never, KeyValueStore.KeyValueStore> =>
+  Layer.effect(
+    IngestLeases,
+    Effect.map(KeyValueStore.KeyValueStore, (kv: KeyValueStore.KeyValueStore) => makeKeyValue(kv, options))
+  )
