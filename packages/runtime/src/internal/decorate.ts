@@ -30,12 +30,17 @@ export const portName = (tag: { readonly key: string }): string => {
 }
 
 /** Whether a call takes a stream, directly or as a property of an argument (its input may be one-shot). */
-export const hasStreamArgument = (call: Call): boolean =>
-  call.args.some(
-    (a) =>
-      Stream.isStream(a) ||
-      (typeof a === "object" && a !== null && Object.values(a as object).some((v) => Stream.isStream(v)))
-  )
+export const hasStreamArgument = (call: Call): boolean => {
+  for (const a of call.args) {
+    if (typeof a !== "object" || a === null || ArrayBuffer.isView(a)) continue
+    if (Stream.isStream(a)) return true
+    // only plain option/draft records are inspected (never byte arrays or class instances)
+    const proto = Object.getPrototypeOf(a)
+    if (proto !== Object.prototype && proto !== null) continue
+    for (const k in a) if (Stream.isStream((a as Record<string, unknown>)[k])) return true
+  }
+  return false
+}
 
 const NO_ARGS: ReadonlyArray<unknown> = []
 
