@@ -338,6 +338,7 @@ describe("Chunker", () => {
   describe("ids and validation", () => {
     it("formats and parses canonical ids", () => {
       assert.strictEqual(Chunker.formatId(DEFAULT), "fastcdc-v1:16384:65536:262144")
+      assert.deepStrictEqual(Result.getOrThrow(Chunker.validate(DEFAULT)), DEFAULT)
       assert.strictEqual(Chunker.formatId(Result.getOrThrow(Chunker.fixed(4096))), "fixed-v1:4096")
       for (const id of ["fastcdc-v1:16384:65536:262144", "fastcdc-v1:64:64:64", "fixed-v1:1", "fixed-v1:16777216"]) {
         assert.strictEqual(Chunker.formatId(params(id)), id)

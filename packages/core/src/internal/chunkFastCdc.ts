@@ -17,7 +17,8 @@
  * - the scan loops live in `push` itself and exit only with `break` (a `return` inside the hot loop halves the
  *   speed); they make no calls and allocate nothing: cut positions go to an `Int32Array` and the blocks are built
  *   afterwards in `emit` (building them inside the scan loop cost ~30%);
- * - bytes are read four at a time with one little-endian `DataView.getInt32` (~20–40% faster than byte loads);
+ * - bytes are read four at a time with little-endian `DataView.getInt32` (~20–40% faster than byte loads), two
+ *   words per iteration (a few % over one);
  * - the gear table is read through a module-local `const` (TurboFan embeds it as a constant; through the imported
  *   binding the scan was ~20% slower);
  * - rarely taken paths (carry handling, scratch growth) sit in separate methods so that their missing type
@@ -61,11 +62,12 @@ export class FastCdcScanner {
   push(buf: Uint8Array): ReadonlyArray<Uint8Array> {
     const n = buf.length
     const G = G_TABLE
-    const maskS = this.maskS
-    const maskL = this.maskL
-    const min = this.min
-    const avg = this.avg
-    const max = this.max
+    // `| 0` makes TurboFan keep these (and the mask phi below) as untagged int32 inside the loops.
+    const maskS = this.maskS | 0
+    const maskL = this.maskL | 0
+    const min = this.min | 0
+    const avg = this.avg | 0
+    const max = this.max | 0
     const cuts = this.cutScratch(n)
     const dv = new DataView(buf.buffer, buf.byteOffset, n)
     let nCuts = 0
@@ -87,12 +89,13 @@ export class FastCdcScanner {
       }
       // biome-ignore lint/complexity/useMathMinMax: a plain int32 select in the hot path, on purpose
       stop = phaseEnd < n ? phaseEnd : n
-      // Find the first position in [i, stop) whose hash matches `m`: four bytes per DataView load, then the
-      // remaining 0..3 bytes one at a time.
+      // Find the first position in [i, stop) whose hash matches `m`: eight bytes per iteration in two DataView
+      // loads, then the remaining 0..7 bytes one at a time.
       let hit = -1
-      const stop4 = stop - 3
-      for (; i < stop4; i += 4) {
+      const stop8 = stop - 7
+      for (; i < stop8; i += 8) {
         const w = dv.getInt32(i, true)
+        const v = dv.getInt32(i + 4, true)
         h = ((h << 1) + G[w & 255]!) | 0
         if ((h & m) === 0) {
           hit = i
@@ -111,6 +114,26 @@ export class FastCdcScanner {
         h = ((h << 1) + G[w >>> 24]!) | 0
         if ((h & m) === 0) {
           hit = i + 3
+          break
+        }
+        h = ((h << 1) + G[v & 255]!) | 0
+        if ((h & m) === 0) {
+          hit = i + 4
+          break
+        }
+        h = ((h << 1) + G[(v >>> 8) & 255]!) | 0
+        if ((h & m) === 0) {
+          hit = i + 5
+          break
+        }
+        h = ((h << 1) + G[(v >>> 16) & 255]!) | 0
+        if ((h & m) === 0) {
+          hit = i + 6
+          break
+        }
+        h = ((h << 1) + G[v >>> 24]!) | 0
+        if ((h & m) === 0) {
+          hit = i + 7
           break
         }
       }
