@@ -26,6 +26,8 @@ import type * as BlobStore from "./BlobStore.ts"
 import * as BlockStoreM from "./BlockStore.ts"
 import * as ConstraintPolicy from "./ConstraintPolicy.ts"
 import * as IngestLeases from "./IngestLeases.ts"
+import * as HashWorker from "./internal/hashWorker.ts"
+import * as IngestBlocks from "./internal/ingestBlocks.ts"
 import * as ManifestBuffer from "./internal/manifestBuffer.ts"
 import * as ManifestStoreM from "./ManifestStore.ts"
 import * as MetricKeys from "./MetricKeys.ts"
@@ -46,6 +48,8 @@ export interface EngineConfig {
   readonly readAhead: number
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
+  /** `worker`: SHA-256 hashing in a worker thread, in parallel with chunking (default); `inline`: on the caller's thread. */
+  readonly hashing: "worker" | "inline"
 }
 
 export type EngineConfigInput = Partial<EngineConfig>
@@ -56,7 +60,8 @@ export const defaultConfig: EngineConfig = {
   parallelism: 4,
   batchSize: 16,
   readAhead: 4,
-  spillAfterEntries: 100_000
+  spillAfterEntries: 100_000,
+  hashing: "worker"
 }
 
 export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfig => ({
@@ -65,15 +70,11 @@ export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfi
   parallelism: Math.max(1, input?.parallelism ?? defaultConfig.parallelism),
   batchSize: Math.max(1, input?.batchSize ?? defaultConfig.batchSize),
   readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead),
-  spillAfterEntries: Math.max(1, input?.spillAfterEntries ?? defaultConfig.spillAfterEntries)
+  spillAfterEntries: Math.max(1, input?.spillAfterEntries ?? defaultConfig.spillAfterEntries),
+  hashing: input?.hashing ?? defaultConfig.hashing
 })
 
-interface PendingBlock {
-  readonly key: BinaryKey.BinaryKey
-  readonly bytes: Uint8Array
-  readonly offset: number
-  readonly index: number
-}
+type PendingBlock = IngestBlocks.PendingBlock
 
 interface BatchOutcome {
   readonly entries: ReadonlyArray<Manifest.ManifestEntry>
@@ -120,6 +121,7 @@ export const makeWith = (
   collaborators: Collaborators = {}
 ): BlobStore.BlobStore => {
   const { registry, constraints, spill } = collaborators
+  const hashPool = config.hashing === "worker" ? sharedHashPool() : undefined
   const count = (operation: string, outcome: "ok" | "error") =>
     registry === undefined ? Effect.void : registry.increment(MetricKeys.blobOperations, { operation, outcome })
   const recordPut = (r: BlobStore.BlobWriteResult) =>
@@ -217,11 +219,8 @@ export const makeWith = (
       const source = admission === undefined ? declared : admission.limit(declared)
       yield* leases.acquire
       const started = yield* Clock.currentTimeMillis
-      const blobHasher = Hashing.make(expectedKey?.algorithm ?? config.algorithm)
       const chunker = Chunker.instantiate(config.chunker)
-      let size = 0
-      let index = 0
-      let offset = 0
+      const blobAlgorithm = expectedKey?.algorithm ?? config.algorithm
       const entries = yield* ManifestBuffer.make(
         { chunker: chunker.id, createdAt: started, attributes },
         spill,
@@ -231,22 +230,12 @@ export const makeWith = (
       let freshBytes = 0
       let duplicate = 0
       let duplicateBytes = 0
-      const toPending = (bytes: Uint8Array): PendingBlock => {
-        const b = { key: BinaryKey.ofBytes(bytes, config.algorithm), bytes, offset, index }
-        offset += bytes.byteLength
-        index++
-        return b
-      }
+      const ingest =
+        hashPool !== undefined && config.algorithm === "sha-256" && blobAlgorithm === "sha-256"
+          ? IngestBlocks.offThread(source, chunker, hashPool.job())
+          : IngestBlocks.inline(source, chunker, config.algorithm, blobAlgorithm)
 
-      yield* source.pipe(
-        Stream.mapEffect((c): Effect.Effect<ReadonlyArray<PendingBlock>, StorageError.StorageError> => {
-          if (c.byteLength === 0) return Effect.succeed([])
-          size += c.byteLength
-          blobHasher.update(c)
-          return Effect.succeed(chunker.push(c).map(toPending))
-        }),
-        Stream.flattenIterable,
-        Stream.concat(Stream.suspend(() => Stream.fromIterable(chunker.finish().map(toPending)))),
+      yield* ingest.blocks.pipe(
         Stream.grouped(config.batchSize),
         Stream.mapEffect(writeBatch, { concurrency: config.parallelism }),
         Stream.runForEach((o) =>
@@ -262,7 +251,8 @@ export const makeWith = (
         )
       )
 
-      const blobKey = BinaryKey.unsafeMake(blobHasher.algorithm, blobHasher.digestHex(), size)
+      const { digest, size } = ingest.result()
+      const blobKey = BinaryKey.unsafeMake(blobAlgorithm, digest, size)
       if (expectedSize !== undefined && size !== expectedSize) {
         return yield* StorageError.invalidArgument("BlobStore.put", {
           key: keyText(blobKey),
@@ -433,6 +423,13 @@ export const makeWith = (
       ),
     verify
   }
+}
+
+let hashPoolInstance: HashWorker.HashPool | undefined | null = null
+/** One hashing worker per process, started on first use (it does not keep the process alive when idle). */
+const sharedHashPool = (): HashWorker.HashPool | undefined => {
+  if (hashPoolInstance === null) hashPoolInstance = HashWorker.make()
+  return hashPoolInstance
 }
 
 const statOf = (s: Manifest.ManifestSummary): BlobStore.BlobStat => ({

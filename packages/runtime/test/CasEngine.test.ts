@@ -236,6 +236,8 @@ describe("GC", () => {
         Stream.concat(Stream.fromEffect(Effect.sleep("30 minutes").pipe(Effect.as(parts[parts.length - 1]!))))
       )
       const fiber = yield* Effect.forkChild(store.put(stalled))
+      // let the ingest (hashing runs on a worker thread, in real time) reach its stall
+      yield* TestClock.withLive(Effect.sleep("300 millis"))
       yield* TestClock.adjust("1 minute")
       // blocks the stalled ingest already touched are protected; the rest of the old blob is fair game
       const report = yield* Gc.run({ minAge: "1 hour", apply: true })

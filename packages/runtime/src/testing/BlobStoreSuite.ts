@@ -10,7 +10,7 @@
  */
 
 import { assert, layer } from "@effect/vitest"
-import { BinaryKey, Chunker, Span } from "@graviton/core"
+import { BinaryKey, Chunker, type HashAlgorithm, Span } from "@graviton/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
@@ -25,6 +25,8 @@ export interface Options {
   readonly timeout?: number | undefined
   /** Size of the "large" blob in the multi-block tests (default 3 MiB). */
   readonly largeSize?: number | undefined
+  /** Hash algorithm of the store's blob keys (default sha-256). */
+  readonly algorithm?: HashAlgorithm.HashAlgorithm | undefined
 }
 
 const collect = (s: Stream.Stream<Uint8Array, StorageError.StorageError>) =>
@@ -71,6 +73,8 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
   layer(storeLayer, { timeout: "180 seconds" })(`BlobStore laws: ${name}`, (it) => {
     const t = options.timeout ?? 120_000
     const large = options.largeSize ?? 3 * 1024 * 1024
+    const algorithm = options.algorithm ?? "sha-256"
+    const keyOf = (bytes: Uint8Array) => BinaryKey.ofBytes(bytes, algorithm)
 
     it.effect(
       "round trip: put returns the content key, get returns the same bytes",
@@ -80,7 +84,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           for (const size of [1, 100, 70_000, large]) {
             const bytes = Gen.randomBytes(size)
             const r = yield* store.put(bodyOf(bytes))
-            assert.deepStrictEqual(r.key, BinaryKey.ofBytes(bytes))
+            assert.deepStrictEqual(r.key, keyOf(bytes))
             assert.strictEqual(r.size, size)
             assert.isAtLeast(r.blockCount, 1)
             assert.strictEqual(r.freshBlocks + r.duplicateBlocks, r.blockCount)
@@ -102,7 +106,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
         Effect.gen(function* () {
           const store = yield* BlobStore.BlobStore
           const r = yield* store.put(Stream.empty)
-          assert.deepStrictEqual(r.key, BinaryKey.empty())
+          assert.deepStrictEqual(r.key, BinaryKey.empty(algorithm))
           assert.strictEqual(r.size, 0)
           assert.strictEqual(r.blockCount, 0)
           assert.strictEqual((yield* collect(store.get(r.key))).byteLength, 0)
@@ -203,7 +207,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
       () =>
         Effect.gen(function* () {
           const store = yield* BlobStore.BlobStore
-          const key = BinaryKey.ofBytes(Gen.randomBytes(64))
+          const key = keyOf(Gen.randomBytes(64))
           yield* expectReason(collect(store.get(key)), "NotFound")
           assert.isTrue(Option.isNone(yield* store.stat(key)))
           assert.isFalse(yield* store.exists(key))
@@ -296,10 +300,10 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
         Effect.gen(function* () {
           const store = yield* BlobStore.BlobStore
           const bytes = Gen.randomBytes(200_000)
-          const key = BinaryKey.ofBytes(bytes)
+          const key = keyOf(bytes)
           const other = Gen.randomBytes(200_000)
           yield* expectReason(store.put(bodyOf(other), { expectedKey: key }), "Conflict")
-          assert.isFalse(yield* store.exists(BinaryKey.ofBytes(other)))
+          assert.isFalse(yield* store.exists(keyOf(other)))
           assert.isFalse(yield* store.exists(key))
           const ok = yield* store.put(bodyOf(bytes), { expectedKey: key })
           assert.deepStrictEqual(ok.key, key)
@@ -316,8 +320,8 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           yield* expectReason(store.put(bodyOf(bytes), { expectedSize: 100_001 }), "InvalidArgument")
           yield* expectReason(store.put(bodyOf(bytes), { expectedSize: 99_999 }), "InvalidArgument")
           yield* expectReason(store.put(bodyOf(bytes), { expectedSize: -1 }), "InvalidArgument")
-          assert.isFalse(yield* store.exists(BinaryKey.ofBytes(bytes)))
-          assert.isFalse(yield* store.exists(BinaryKey.ofBytes(bytes.subarray(0, 99_999))))
+          assert.isFalse(yield* store.exists(keyOf(bytes)))
+          assert.isFalse(yield* store.exists(keyOf(bytes.subarray(0, 99_999))))
           const ok = yield* store.put(bodyOf(bytes), { expectedSize: 100_000 })
           assert.strictEqual(ok.size, 100_000)
         }),
@@ -333,7 +337,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           const body = bodyOf(bytes).pipe(Stream.concat(Stream.fail("boom" as const)))
           const e = yield* Effect.flip(store.put(body))
           assert.strictEqual(e, "boom")
-          assert.isFalse(yield* store.exists(BinaryKey.ofBytes(bytes)))
+          assert.isFalse(yield* store.exists(keyOf(bytes)))
         }),
       t
     )
@@ -347,7 +351,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           const body = bodyOf(bytes).pipe(Stream.concat(Stream.never))
           const fiber = yield* Effect.forkChild(store.put(body))
           yield* Effect.sleep("20 millis").pipe(Effect.andThen(Fiber.interrupt(fiber)))
-          assert.isFalse(yield* store.exists(BinaryKey.ofBytes(bytes)))
+          assert.isFalse(yield* store.exists(keyOf(bytes)))
         }).pipe(TestClock.withLive),
       t
     )
@@ -363,7 +367,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           assert.strictEqual(body.pulls(), 0)
           const r = yield* put
           assert.strictEqual(body.pulls(), body.parts)
-          assert.deepStrictEqual(r.key, BinaryKey.ofBytes(bytes))
+          assert.deepStrictEqual(r.key, keyOf(bytes))
         }),
       t
     )
@@ -395,7 +399,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
           const results = yield* Effect.forEach(Array.from({ length: 100 }), () => store.put(bodyOf(bytes)), {
             concurrency: 100
           })
-          const key = BinaryKey.ofBytes(bytes)
+          const key = keyOf(bytes)
           assert.isTrue(results.every((r) => BinaryKey.equals(r.key, key)))
           assert.strictEqual(results.filter((r) => r.created).length, 1)
           assert.isTrue(Gen.bytesEqual(yield* collect(store.get(key)), bytes))
