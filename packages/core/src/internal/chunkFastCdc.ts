@@ -10,13 +10,15 @@
  * - for `avg <= p < max` the block is cut after `p` when `(h & maskL) === 0`, `maskL` being the top
  *   `log2(avg) - 2` bits (the EASY mask);
  * - a block reaching `max` bytes is cut there.
- * So every block but the last has a size in `[min + 1, max]` (exactly `max` when `min = max`). The masks use the HIGH bits of the 32-bit hash: bit
- * `k` of a gear hash depends only on the last `k + 1` bytes, so the top bits see a 14..32-byte window.
+ * So every block but the last has a size in `[min + 1, max]` (exactly `max` when `min = max`). The masks use the
+ * HIGH bits of the 32-bit hash: bit `k` of a gear hash depends only on the last `k + 1` bytes, so low-bit masks
+ * would look at a window of a few bytes, while the top bits see up to the last 32.
  *
  * Performance (V8 in Node 24; each point measured with bench/chunking.ts and throwaway variants):
- * - the scan loops live in `push` itself and exit only with `break` (a `return` inside the hot loop halves the
- *   speed); they make no calls and allocate nothing: cut positions go to an `Int32Array` and the blocks are built
- *   afterwards in `emit` (building them inside the scan loop cost ~30%);
+ * - the scan loops live in `push` itself and exit only with `break` (PERF-NOTES: a `return` inside the hot loop
+ *   halves the speed, a small kernel inlined into a caller's loop too); they make no calls and allocate nothing:
+ *   cut positions go to an `Int32Array` and the blocks are built afterwards in `emit` (building them inside the
+ *   scan loop cost ~30%);
  * - bytes are read four at a time with little-endian `DataView.getInt32` (~20–40% faster than byte loads), two
  *   words per iteration (a few % over one);
  * - the gear table is read through a module-local `const` (TurboFan embeds it as a constant; through the imported
