@@ -42,13 +42,17 @@ const concat = (blocks: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
-/** Feeds `data` cut at `boundaries` (any order, duplicates make empty pushes) and finishes; returns copies. */
-const chunkSliced = (p: Chunker.ValidParams, data: Uint8Array, boundaries: ReadonlyArray<number>) => {
+/**
+ * Feeds `data` cut at `boundaries` (any order, duplicates make empty pushes) and finishes. Pieces are copies by
+ * default, or `subarray` views (arbitrary, unaligned byte offsets into one buffer) with `views`.
+ */
+const chunkSliced = (p: Chunker.ValidParams, data: Uint8Array, boundaries: ReadonlyArray<number>, views = false) => {
   const c = Chunker.instantiate(p)
   const cuts = [...boundaries.map((b) => b % (data.length + 1)), 0, data.length].sort((a, b) => a - b)
   const out: Array<Uint8Array> = []
   for (let k = 1; k < cuts.length; k++) {
-    for (const b of c.push(data.slice(cuts[k - 1]!, cuts[k]!))) out.push(b)
+    const piece = views ? data.subarray(cuts[k - 1]!, cuts[k]!) : data.slice(cuts[k - 1]!, cuts[k]!)
+    for (const b of c.push(piece)) out.push(b)
   }
   for (const b of c.finish()) out.push(b)
   return out
@@ -255,7 +259,7 @@ describe("Chunker", () => {
         const avg = 2 ** (Math.ceil(Math.log2(min)) + shift)
         const p = Result.getOrThrow(Chunker.fastCdc({ min, avg, max: avg + extra }))
         const data = goldenInput(len, seed)
-        const sliced = chunkSliced(p, data, boundaries)
+        const sliced = chunkSliced(p, data, boundaries, true)
         assert.deepStrictEqual(sizesOf(sliced), referenceSizes(p as Chunker.FastCdcParams, data))
         assert.deepStrictEqual(concat(sliced), data)
       },
