@@ -1,0 +1,27 @@
+import { LevelLayers } from "@graviton/level"
+import { BlobStore, BlockStore, Decorators, ManifestStore, MetricsRegistry } from "@graviton/runtime"
+import { BlobStoreSuite } from "@graviton/runtime/testing"
+import { Layer } from "effect"
+
+BlobStoreSuite.run("CAS engine on level", BlobStore.layer().pipe(Layer.provide(LevelLayers.layerTemp())))
+
+const decoratedStores = Layer.mergeAll(
+  BlockStore.layerVerification.pipe(
+    Layer.provide(Decorators.layerMetrics(BlockStore.BlockStore, "level")),
+    Layer.provide(Decorators.layerRetry(BlockStore.BlockStore)),
+    Layer.provide(Decorators.layerTimeout(BlockStore.BlockStore, { duration: "30 seconds" }))
+  ),
+  ManifestStore.layerCache().pipe(
+    Layer.provide(Decorators.layerMetrics(ManifestStore.ManifestStore, "level")),
+    Layer.provide(Decorators.layerRetry(ManifestStore.ManifestStore)),
+    Layer.provide(Decorators.layerTimeout(ManifestStore.ManifestStore, { duration: "60 seconds" }))
+  )
+).pipe(
+  Layer.provideMerge(LevelLayers.layerTemp({ maxPackSize: 2 * 1024 * 1024 })),
+  Layer.provideMerge(MetricsRegistry.layerFresh)
+)
+
+BlobStoreSuite.run(
+  "CAS engine on level, decorated stores, 2 MiB packs",
+  BlobStore.layer().pipe(Layer.provide(decoratedStores))
+)
