@@ -13,7 +13,9 @@
  *
  * - `BlockStore` (pack files indexed by LevelDB) and `ManifestStore` — what the CAS engine (`BlobStore.layer()`)
  *   needs — plus process-local `IngestLeases` (enough, since only this process can open the directory);
- * - `KeyValueStore`, `RangeTracker`, and Effect's `effect/persistence` `KeyValueStore` over the same rows;
+ * - `KeyValueStore`, `RangeTracker`, `ReplicaIndex`, `SchemaStore`, `MutableObjectStore` (and its
+ *   `ImmutableObjectStore` view, multipart emulated), and Effect's `effect/persistence` `KeyValueStore` over the
+ *   KeyValueStore's rows;
  * - {@link LevelStore.LevelStore}: sync, compaction, stats, verification.
  *
  * A `MetricsRegistry` in context (optional) receives the backend metrics of {@link LevelMetrics}. Everything is
@@ -26,11 +28,15 @@ import * as os from "node:os"
 import * as path from "node:path"
 import {
   BlockStore,
+  ImmutableObjectStore,
   IngestLeases,
   KeyValueStore,
   ManifestStore,
   MetricsRegistry,
+  MutableObjectStore,
   RangeTracker,
+  ReplicaIndex,
+  SchemaStore,
   type StorageError
 } from "@graviton/runtime"
 import * as ByteSize from "effect/ByteSize"
@@ -47,6 +53,9 @@ import * as LevelDatabase from "./LevelDatabase.ts"
 import * as LevelKeyValueStore from "./LevelKeyValueStore.ts"
 import * as LevelManifestStore from "./LevelManifestStore.ts"
 import * as LevelMetrics from "./LevelMetrics.ts"
+import * as LevelObjectStore from "./LevelObjectStore.ts"
+import * as LevelReplicaIndex from "./LevelReplicaIndex.ts"
+import * as LevelSchemaStore from "./LevelSchemaStore.ts"
 import * as LevelStore from "./LevelStore.ts"
 
 /** Options of {@link layer}: the data directory and tuning (see {@link LevelDatabase.Options}). */
@@ -59,6 +68,10 @@ export type Services =
   | IngestLeases.IngestLeases
   | KeyValueStore.KeyValueStore
   | RangeTracker.RangeTracker
+  | ReplicaIndex.ReplicaIndex
+  | SchemaStore.SchemaStore
+  | MutableObjectStore.MutableObjectStore
+  | ImmutableObjectStore.ImmutableObjectStore
   | Persistence.KeyValueStore
   | LevelStore.LevelStore
 
@@ -75,6 +88,7 @@ export const make = (
     const manifests = yield* LevelManifestStore.make(database, blocks)
     const kv = LevelKeyValueStore.make(database)
     const ranges = RangeTracker.fromKeyValueStore(LevelKeyValueStore.make(database, Keys.RANGES), "")
+    const objects = yield* LevelObjectStore.make(database)
     const withIndexBytes = (s: LevelBlockStore.PackStats) =>
       Effect.map(
         database.use("LevelStore.stats", () => database.db.approximateSize(Keys.META.prefix, Keys.OBJECTS.end)),
@@ -100,6 +114,10 @@ export const make = (
       Context.add(IngestLeases.IngestLeases, IngestLeases.makeMemory()),
       Context.add(KeyValueStore.KeyValueStore, kv),
       Context.add(RangeTracker.RangeTracker, ranges),
+      Context.add(ReplicaIndex.ReplicaIndex, LevelReplicaIndex.make(database)),
+      Context.add(SchemaStore.SchemaStore, LevelSchemaStore.make(database)),
+      Context.add(MutableObjectStore.MutableObjectStore, objects),
+      Context.add(ImmutableObjectStore.ImmutableObjectStore, MutableObjectStore.toImmutable(objects)),
       Context.add(Persistence.KeyValueStore, KeyValueStore.toPersistence(kv)),
       Context.add(LevelStore.LevelStore, store)
     )

@@ -16,6 +16,8 @@ export interface Range {
   readonly lte?: Uint8Array | undefined
   readonly reverse?: boolean | undefined
   readonly limit?: number | undefined
+  /** An explicit LevelDB snapshot to read from. */
+  readonly snapshot?: unknown
 }
 
 const clean = (range: Range): Record<string, unknown> => {
