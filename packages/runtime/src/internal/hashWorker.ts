@@ -119,7 +119,9 @@ export const make = (): HashPool | undefined => {
       worker.postMessage({ t: "start", job })
       return {
         push: (chunk, cuts) => {
-          const copy = chunk.slice()
+          // Uint8Array.prototype.slice copies; a Node Buffer's own slice() is a view, and transferring its
+          // (often pooled or shared) ArrayBuffer would detach the caller's bytes
+          const copy = Uint8Array.prototype.slice.call(chunk)
           const s = seq++
           return request(job, s, { t: "push", job, seq: s, buf: copy.buffer, cuts }, [copy.buffer as ArrayBuffer]).then(
             (r) => r.digests ?? []
