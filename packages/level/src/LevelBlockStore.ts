@@ -348,6 +348,15 @@ export const make = (
     }
     const dead = yield* database.use(openOp, () => loadDead(db))
     const recovery = yield* database.use(openOp, () => recover(database, packs, dead))
+    // a clean close records where the packs end, so the next open has nothing to scan
+    yield* Effect.addFinalizer(() =>
+      options.durability === "none"
+        ? Effect.void
+        : Effect.tryPromise(async () => {
+            const mark = await packs.sync()
+            await LevelDatabase.writeBatch(db, metrics, "recovery", [watermarkOp(mark)], true)
+          }).pipe(Effect.ignore)
+    )
 
     const locks = new KeyLocks()
     // Puts between their pack append and their index write. Compaction and recount wait for the ones in flight when

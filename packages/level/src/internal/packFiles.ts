@@ -347,38 +347,31 @@ export class PackFiles {
 
   /**
    * Appends records; resolves with their locations, in input order, once the bytes are written (not yet fsync'd —
-   * see {@link sync}). Groups larger than 64 MiB are written in several parts.
+   * see {@link sync}). A pack only grows past `maxPackSize` by a single record larger than the remaining space.
    */
   async append(records: ReadonlyArray<NewRecord>): Promise<Array<Location>> {
     this.assertOpen()
     const out: Array<Location> = []
     const writes: Array<Promise<void>> = []
-    let i = 0
-    while (i < records.length) {
-      // one group: consecutive records up to MAX_WRITE bytes
-      const buffers: Array<Uint8Array> = []
-      const lengths: Array<number> = []
-      let total = 0
-      while (i < records.length) {
-        const r = records[i]!
-        const key = utf8.encode(r.key)
-        const len = RECORD_HEADER + key.byteLength + r.data.byteLength
-        if (total > 0 && total + len > MAX_WRITE) break
-        buffers.push(encodeRecordHead(key, r.data), r.data)
-        lengths.push(len)
-        total += len
-        i++
-      }
-      const pack = this.reserveIn(total)
-      const start = pack.size
-      pack.size += total
-      let off = start
-      for (const len of lengths) {
-        out.push({ pack: pack.id, offset: off, length: len })
-        off += len
-      }
-      writes.push(this.writeAt(pack, buffers, start))
+    // Reserve every record now (synchronously, so the records of one call are contiguous in their pack), rolling
+    // to a new pack when a record would not fit; consecutive records of one pack form one positional writev.
+    let group: { pack: Pack; start: number; bytes: number; buffers: Array<Uint8Array> } | undefined
+    const submit = () => {
+      if (group !== undefined) writes.push(this.writeAt(group.pack, group.buffers, group.start))
+      group = undefined
     }
+    for (const r of records) {
+      const key = utf8.encode(r.key)
+      const len = RECORD_HEADER + key.byteLength + r.data.byteLength
+      const pack = this.reserveIn(len)
+      if (group !== undefined && (group.pack !== pack || group.bytes + len > MAX_WRITE)) submit()
+      if (group === undefined) group = { pack, start: pack.size, bytes: 0, buffers: [] }
+      out.push({ pack: pack.id, offset: pack.size, length: len })
+      pack.size += len
+      group.bytes += len
+      group.buffers.push(encodeRecordHead(key, r.data), r.data)
+    }
+    submit()
     await Promise.all(writes)
     return out
   }
