@@ -24,7 +24,7 @@
  *
  * @since 0.1.0
  */
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { BinaryKey, HttpRange, type Span } from "@graviton/core"
 import {
@@ -878,6 +878,7 @@ export const layer = (options: Options = {}): Layer.Layer<HttpServer.HttpServer,
   const headersTimeout = ms(options.headersTimeout ?? defaults.headersTimeout)
   const requestTimeout = ms(options.requestTimeout ?? defaults.requestTimeout)
   const idle = ms(options.idleTimeout ?? defaults.idleTimeout)
+  let nodeServer: Server | undefined
   const server = () => {
     const s = createServer({
       maxHeaderSize: options.maxHeaderSize ?? defaults.maxHeaderSize,
@@ -887,12 +888,33 @@ export const layer = (options: Options = {}): Layer.Layer<HttpServer.HttpServer,
       connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(headersTimeout / 2)))
     })
     s.timeout = idle
+    nodeServer = s
     return s
   }
-  return HttpRouter.serve(layerRoutes(options), {
-    disableLogger: options.logRequests !== true,
-    disableListenLog: options.logAddress !== true
-  }).pipe(
+  // Runs before the Node server's own finalizer (it is built after it): while `server.close()` waits for in-flight
+  // requests, keep-alive connections that become idle are closed at once instead of after `keepAliveTimeout`.
+  const drainIdle = Layer.effectDiscard(
+    Effect.gen(function* () {
+      yield* HttpServer.HttpServer
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          const s = nodeServer
+          if (s === undefined) return
+          s.closeIdleConnections()
+          const timer = setInterval(() => s.closeIdleConnections(), 50)
+          timer.unref()
+          s.once("close", () => clearInterval(timer))
+        })
+      )
+    })
+  )
+  return Layer.merge(
+    HttpRouter.serve(layerRoutes(options), {
+      disableLogger: options.logRequests !== true,
+      disableListenLog: options.logAddress !== true
+    }),
+    drainIdle
+  ).pipe(
     Layer.provideMerge(
       NodeHttpServer.layer(server, {
         port: options.port ?? defaults.port,
