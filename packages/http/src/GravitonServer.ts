@@ -291,7 +291,7 @@ const BlobsHandlers = HttpApiBuilder.group(
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
           const raw = Stream.mapError(request.stream, bodyError)
           const body =
-            declared === undefined
+            declared === undefined && Number.isFinite(limits.maxBodySize)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, limits.maxBodySize, () =>
                   Stream.fail(
                     new ApiError.PayloadTooLarge({
@@ -645,7 +645,7 @@ const UploadsHandlers = HttpApiBuilder.group(
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
           const raw = Stream.mapError(request.stream, bodyError)
           const body =
-            st.session.length === undefined && contentLength === undefined
+            st.session.length === undefined && contentLength === undefined && Number.isFinite(max)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, max - offset, () =>
                   Stream.fail(new ApiError.PayloadTooLarge({ error: "too_large", message: "the upload is too large" }))
                 )

@@ -1,0 +1,147 @@
+import { createHash } from "node:crypto"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, layer } from "@effect/vitest"
+import { BinaryKey } from "@graviton/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { ApiError, Auth, GravitonClient } from "../src/index.ts"
+import { baseUrl, randomBytes, serverLayer } from "./support.ts"
+
+const keyOf = (bytes: Uint8Array) => `sha-256:${createHash("sha256").update(bytes).digest("hex")}:${bytes.byteLength}`
+
+const concat = (parts: ReadonlyArray<Uint8Array>) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
+
+/** Runs `f` with clients for the server in context (one per token; `undefined` = no token). */
+const withClients = <const T extends ReadonlyArray<string | undefined>, A, E>(
+  tokens: T,
+  f: (clients: { readonly [K in keyof T]: GravitonClient.GravitonClient }) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const base = yield* baseUrl
+    const clients: Array<GravitonClient.GravitonClient> = []
+    for (const token of tokens) {
+      clients.push(yield* GravitonClient.make({ baseUrl: base, ...(token === undefined ? {} : { token }) }))
+    }
+    return yield* f(clients as unknown as { readonly [K in keyof T]: GravitonClient.GravitonClient })
+  }).pipe(Effect.provide(NodeHttpClient.layerNodeHttp))
+
+describe("GravitonClient", () => {
+  layer(serverLayer(), { excludeTestServices: true })("against a server", (it) => {
+    it.effect("uploads a stream (sized and chunked) and downloads it whole and by range", () =>
+      withClients([undefined], ([c]) =>
+        Effect.gen(function* () {
+          const parts = [randomBytes(100_000, 51), randomBytes(150_000, 52), randomBytes(7, 53)]
+          const all = concat(parts)
+          const sized = yield* c.upload(Stream.fromIterable(parts), { size: all.byteLength, contentType: "text/x-a" })
+          assert.strictEqual(BinaryKey.format(sized.key), keyOf(all))
+          assert.isTrue(sized.created)
+          const chunked = yield* c.upload(Stream.fromIterable(parts))
+          assert.strictEqual(BinaryKey.format(chunked.key), keyOf(all))
+          assert.isFalse(chunked.created)
+          const whole = concat(yield* Stream.runCollect(c.download(sized.key)))
+          assert.deepStrictEqual(whole, all)
+          const part = concat(
+            yield* Stream.runCollect(c.download(keyOf(all), { range: { start: 99_990, end: 100_020 } }))
+          )
+          assert.deepStrictEqual(part, all.subarray(99_990, 100_020))
+          const opened = yield* c.open(sized.key, { range: { start: 10, end: 20 } })
+          assert.strictEqual(opened.status, 206)
+          assert.strictEqual(opened.size, all.byteLength)
+          assert.deepStrictEqual(opened.span, { start: 10, end: 20 })
+          assert.strictEqual(opened.contentType, "text/x-a")
+          assert.deepStrictEqual(concat(yield* Stream.runCollect(opened.body)), all.subarray(10, 20))
+        })
+      )
+    )
+
+    it.effect("stat, list, manifest, verify and delete; typed errors carry the server's code", () =>
+      withClients([undefined], ([c]) =>
+        Effect.gen(function* () {
+          const bytes = randomBytes(300_000, 54)
+          const { key } = yield* c.uploadBytes(bytes, { contentType: "application/x-b" })
+          const stat = yield* c.stat(key)
+          assert.isTrue(Option.isSome(stat))
+          if (Option.isSome(stat)) {
+            assert.strictEqual(stat.value.size, bytes.byteLength)
+            assert.strictEqual(stat.value.contentType, "application/x-b")
+            assert.strictEqual(stat.value.etag, `"${BinaryKey.format(key)}"`)
+          }
+          const page = yield* c.list({ limit: 1000 })
+          assert.isTrue(page.items.some((i) => BinaryKey.equals(i.key, key)))
+          const manifest = yield* c.manifest(key, { limit: 1000 })
+          assert.strictEqual(manifest.size, bytes.byteLength)
+          assert.strictEqual(
+            manifest.entries.reduce((n, e) => n + e.size, 0),
+            bytes.byteLength
+          )
+          const report = yield* c.verify(key)
+          assert.isTrue(report.ok)
+          const viaApi = yield* c.api.blobs.verify({ params: { key: BinaryKey.format(key) } })
+          assert.strictEqual(viaApi.bytesChecked, bytes.byteLength)
+          assert.isTrue(yield* c.delete(key))
+          assert.isFalse(yield* c.delete(key))
+          assert.isTrue(Option.isNone(yield* c.stat(key)))
+          const missing = yield* Effect.flip(c.verify(key))
+          assert.instanceOf(missing, ApiError.NotFound)
+          assert.strictEqual((missing as ApiError.NotFound).error, "not_found")
+          const badKey = yield* Effect.flip(c.api.blobs.verify({ params: { key: "nope" } }))
+          assert.instanceOf(badKey, ApiError.BadRequest)
+          const downloadMissing = yield* Effect.flip(Stream.runCollect(c.download(key)))
+          assert.instanceOf(downloadMissing, ApiError.NotFound)
+          const other = randomBytes(1000, 55)
+          const mismatch = yield* Effect.flip(
+            c.upload(Stream.make(other), { size: other.byteLength, expectedKey: keyOf(randomBytes(1000, 56)) })
+          )
+          assert.instanceOf(mismatch, ApiError.Conflict)
+          assert.strictEqual((mismatch as ApiError.Conflict).error, "expected_key_mismatch")
+          const live = yield* c.api.live()
+          assert.deepStrictEqual(live, { status: "ok" })
+        })
+      )
+    )
+
+    it.effect("a failing upload body fails the upload with the body's error", () =>
+      withClients([undefined], ([c]) =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(
+            c.upload(Stream.concat(Stream.make(randomBytes(1000, 57)), Stream.fail("boom" as const)))
+          )
+          assert.strictEqual(error, "boom")
+        })
+      )
+    )
+  })
+
+  layer(
+    serverLayer({
+      tokens: Auth.make([
+        ["tok-r", ["read"]],
+        ["tok-w", ["write", "read"]]
+      ])
+    }).pipe(Layer.fresh),
+    { excludeTestServices: true }
+  )("with auth", (it) => {
+    it.effect("sends the bearer token; the server's 401/403 become Unauthorized/Forbidden", () =>
+      withClients(["tok-w", "tok-r", undefined], ([writer, reader, anonymous]) =>
+        Effect.gen(function* () {
+          const { key } = yield* writer.uploadBytes(randomBytes(10, 58))
+          const denied = yield* Effect.flip(reader.uploadBytes(randomBytes(10, 59)))
+          assert.instanceOf(denied, ApiError.Forbidden)
+          assert.isTrue(Option.isSome(yield* reader.stat(key)))
+          const unauthorized = yield* Effect.flip(anonymous.list())
+          assert.instanceOf(unauthorized, ApiError.Unauthorized)
+        })
+      )
+    )
+  })
+})
