@@ -49,10 +49,12 @@ import * as Option from "effect/Option"
 import * as Pull from "effect/Pull"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import { Api, Authorization, Capability, openApiPath, type UploadInfo } from "./GravitonApi.ts"
+import { coalesce } from "./internal/bytes.ts"
 import * as H from "./internal/headers.ts"
 
 /** The runtime services the server needs (all provided by `GravitonRuntime.layer`). */
@@ -109,6 +111,8 @@ const UPLOADS = "/api/v1/uploads"
 const TUS_VERSION = "1.0.0"
 const TUS_EXTENSIONS = "creation,creation-defer-length,termination,expiration,checksum"
 const IMMUTABLE = "public, max-age=31536000, immutable"
+/** Request bodies are handed to the engine in pieces of this size. */
+const COALESCE = 1024 * 1024
 
 const ms = (d: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(d))
 
@@ -289,7 +293,7 @@ const BlobsHandlers = HttpApiBuilder.group(
           const attributes = contentType !== undefined && contentType.length > 0 ? { "content-type": contentType } : {}
           const bodyError = () =>
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError)
+          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(COALESCE))
           const body =
             declared === undefined && Number.isFinite(limits.maxBodySize)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, limits.maxBodySize, () =>
@@ -643,7 +647,7 @@ const UploadsHandlers = HttpApiBuilder.group(
           }
           const bodyError = () =>
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError)
+          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(COALESCE))
           const body =
             st.session.length === undefined && contentLength === undefined && Number.isFinite(max)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, max - offset, () =>
@@ -932,14 +936,16 @@ export interface ConfigOptions extends Omit<Options, "tokens"> {
 }
 
 /**
- * Reads the options from `GRAVITON_*` configuration: `PORT` (8081), `HOST` (127.0.0.1), `AUTH_TOKENS` /
+ * Reads the options from `GRAVITON_*` configuration: `PORT` (8081; 0 picks a free port), `HOST` (127.0.0.1), `AUTH_TOKENS` /
  * `AUTH_TOKENS_FILE` (see `Auth`), `HTTP_MAX_BODY_SIZE` (bytes; default the runtime's max blob size),
  * `HTTP_MAX_HEADER_SIZE` (16384), `HTTP_HEADERS_TIMEOUT` (30 seconds), `HTTP_REQUEST_TIMEOUT` (0 = off),
  * `HTTP_IDLE_TIMEOUT` (2 minutes), `HTTP_KEEP_ALIVE_TIMEOUT` (5 seconds), `HTTP_SHUTDOWN_TIMEOUT` (20 seconds),
  * `HTTP_LOG_REQUESTS` (false).
  */
 export const config: Config.Config<ConfigOptions> = Config.all({
-  port: Config.Port("PORT").pipe(Config.withDefault(defaults.port)),
+  port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "PORT").pipe(
+    Config.withDefault(defaults.port)
+  ),
   host: Config.String("HOST").pipe(Config.withDefault(defaults.host)),
   authTokens: Config.option(Config.Redacted("AUTH_TOKENS")),
   authTokensFile: Config.option(Config.String("AUTH_TOKENS_FILE")),

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { request as httpRequest } from "node:http"
 import { connect } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { BlobStore, ConstraintViolation, GravitonRuntime, KeyValueStore, StorageError } from "@graviton/runtime"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -307,6 +311,43 @@ describe("server", () => {
       }
     )
   })
+
+  it.live("layerConfig reads GRAVITON_PORT, GRAVITON_HOST and GRAVITON_AUTH_TOKENS_FILE", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "graviton-http-"))
+      const file = join(dir, "tokens.json")
+      writeFileSync(file, JSON.stringify({ "file-token": ["read"] }))
+      const env = { GRAVITON_PORT: "0", GRAVITON_HOST: "127.0.0.1", GRAVITON_AUTH_TOKENS_FILE: file }
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        GravitonServer.layerConfig.pipe(
+          Layer.provideMerge(GravitonRuntime.layerMemory()),
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))
+        ),
+        scope
+      )
+      const base = yield* GravitonServer.url.pipe(Effect.provideContext(context))
+      assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
+      assert.strictEqual((yield* fetchAll(`${base}/api/v1/blobs`)).status, 401)
+      const ok = yield* fetchAll(`${base}/api/v1/blobs`, { headers: { authorization: "Bearer file-token" } })
+      assert.strictEqual(ok.status, 200)
+      yield* Scope.close(scope, Exit.void)
+      rmSync(dir, { recursive: true, force: true })
+      const bad = yield* Effect.flip(
+        Layer.build(
+          GravitonServer.layerConfig.pipe(
+            Layer.provideMerge(GravitonRuntime.layerMemory()),
+            Layer.provide(
+              ConfigProvider.layer(
+                ConfigProvider.fromEnv({ env: { GRAVITON_PORT: "0", GRAVITON_AUTH_TOKENS: "x:fly" } })
+              )
+            )
+          )
+        ).pipe(Effect.scoped)
+      )
+      assert.strictEqual((bad as { _tag: string })._tag, "AuthConfigError")
+    })
+  )
 
   it.live("graceful shutdown: closing the layer finishes in-flight requests and refuses new connections", () =>
     Effect.gen(function* () {
