@@ -41,6 +41,7 @@ import { KeyLocks } from "./internal/keyLocks.ts"
 import * as Keys from "./internal/keys.ts"
 import { FILE_HEADER, type Location, PackFiles, RECORD_HEADER, type Watermark } from "./internal/packFiles.ts"
 import * as LevelDatabase from "./LevelDatabase.ts"
+import * as LevelError from "./LevelError.ts"
 import * as LevelMetrics from "./LevelMetrics.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -402,11 +403,23 @@ export const make = (
     const eligible = (id: number, threshold: number): boolean =>
       id !== packs.activeId() && threshold > 0 && liveFraction(id) < threshold
 
-    const readRows = (operation: string, texts: ReadonlyArray<string>) =>
-      database.use(operation, async () => {
-        const raw = await db.getMany(texts.map(blockKey))
-        return raw.map((r) => (r === undefined ? undefined : decodeRow(r)))
-      })
+    const readRows = (
+      operation: string,
+      texts: ReadonlyArray<string>
+    ): Effect.Effect<Array<BlockRow | undefined>, StorageError.StorageError> =>
+      options.syncIndexReads
+        ? Effect.try({
+            try: () =>
+              texts.map((t) => {
+                const r = db.getSync(blockKey(t))
+                return r === undefined ? undefined : decodeRow(r)
+              }),
+            catch: (cause) => LevelError.fromDriver(operation, cause)
+          })
+        : database.use(operation, async () => {
+            const raw = await db.getMany(texts.map(blockKey))
+            return raw.map((r) => (r === undefined ? undefined : decodeRow(r)))
+          })
 
     const readData = (
       operation: string,

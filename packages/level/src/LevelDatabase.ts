@@ -60,6 +60,13 @@ export interface Options {
   readonly autoCompact?: boolean | undefined
   /** Check the CRC-32 of every block record read (default false: the CAS engine verifies digests anyway). */
   readonly verifyChecksums?: boolean | undefined
+  /**
+   * Look block index rows up with LevelDB's synchronous `getSync` (default true). A cached row costs ~2 µs instead
+   * of ~20 µs of main-thread time for an asynchronous lookup, which matters on the read path (one lookup per
+   * block); a row not in LevelDB's cache or the OS page cache blocks the event loop for one small disk read. Turn it
+   * off on slow disks when event-loop latency matters more than read throughput.
+   */
+  readonly syncIndexReads?: boolean | undefined
   /** LevelDB write buffer (memtable) size in bytes (default 16 MiB). */
   readonly writeBufferSize?: number | undefined
   /** LevelDB block cache size in bytes (default 32 MiB). */
@@ -81,6 +88,7 @@ export interface Resolved {
   readonly compactionThreshold: number
   readonly autoCompact: boolean
   readonly verifyChecksums: boolean
+  readonly syncIndexReads: boolean
   readonly writeBufferSize: number
   readonly cacheSize: number
   readonly maxFileSize: number
@@ -95,6 +103,7 @@ export const defaults: Omit<Resolved, "path"> = {
   compactionThreshold: 0.5,
   autoCompact: true,
   verifyChecksums: false,
+  syncIndexReads: true,
   writeBufferSize: 16 * 1024 * 1024,
   cacheSize: 32 * 1024 * 1024,
   maxFileSize: 8 * 1024 * 1024,
@@ -117,6 +126,7 @@ export const resolve = (options: Options): Resolved => ({
       : Math.min(1, Math.max(0, options.compactionThreshold)),
   autoCompact: options.autoCompact ?? defaults.autoCompact,
   verifyChecksums: options.verifyChecksums ?? defaults.verifyChecksums,
+  syncIndexReads: options.syncIndexReads ?? defaults.syncIndexReads,
   writeBufferSize: clampInt(options.writeBufferSize, defaults.writeBufferSize, 64 * 1024, 1024 * 1024 * 1024),
   cacheSize: clampInt(options.cacheSize, defaults.cacheSize, 0, 16 * 1024 * 1024 * 1024),
   maxFileSize: clampInt(options.maxFileSize, defaults.maxFileSize, 64 * 1024, 1024 * 1024 * 1024),

@@ -156,6 +156,7 @@ const bytes = (name: string) => Config.ByteSize(name).pipe(Config.map((b) => Byt
  * | `GRAVITON_LEVEL_COMPACTION_THRESHOLD` | `compactionThreshold` (0..1) | 0.5 |
  * | `GRAVITON_LEVEL_AUTO_COMPACT` | `autoCompact` | true |
  * | `GRAVITON_LEVEL_VERIFY_CHECKSUMS` | `verifyChecksums` | false |
+ * | `GRAVITON_LEVEL_SYNC_INDEX_READS` | `syncIndexReads` | true |
  * | `GRAVITON_LEVEL_WRITE_BUFFER_SIZE` | `writeBufferSize` | 16 MiB |
  * | `GRAVITON_LEVEL_CACHE_SIZE` | `cacheSize` | 32 MiB |
  * | `GRAVITON_LEVEL_MAX_FILE_SIZE` | `maxFileSize` | 8 MiB |
@@ -175,6 +176,7 @@ export const config: Config.Config<Options> = Config.all({
   ),
   autoCompact: Config.Boolean("AUTO_COMPACT").pipe(Config.withDefault(LevelDatabase.defaults.autoCompact)),
   verifyChecksums: Config.Boolean("VERIFY_CHECKSUMS").pipe(Config.withDefault(LevelDatabase.defaults.verifyChecksums)),
+  syncIndexReads: Config.Boolean("SYNC_INDEX_READS").pipe(Config.withDefault(LevelDatabase.defaults.syncIndexReads)),
   writeBufferSize: bytes("WRITE_BUFFER_SIZE").pipe(Config.withDefault(LevelDatabase.defaults.writeBufferSize)),
   cacheSize: bytes("CACHE_SIZE").pipe(Config.withDefault(LevelDatabase.defaults.cacheSize)),
   maxFileSize: bytes("MAX_FILE_SIZE").pipe(Config.withDefault(LevelDatabase.defaults.maxFileSize)),

@@ -219,6 +219,11 @@ export interface PackFilesOptions {
   readonly maxPackSize: number
   /** Read-only descriptors of sealed packs kept open (LRU). */
   readonly maxOpenPacks: number
+  /**
+   * Start a background fdatasync of the active pack after this many bytes were appended (default 64 MiB; 0: never),
+   * so dirty pages are written back while ingest goes on and the fsync of a commit has little left to do.
+   */
+  readonly flushBytes?: number | undefined
 }
 
 /** Events reported to the owner (metrics). */
@@ -237,6 +242,10 @@ export class PackFiles {
   private syncRunning: Promise<Watermark> | undefined
   private syncQueued: Promise<Watermark> | undefined
   private closed = false
+  /** Bytes appended since the last background flush was started. */
+  private unflushed = 0
+  /** A failed fsync: every later sync fails with it (the kernel may have dropped the pages it could not write). */
+  private flushError: unknown
   private useClock = 0
   events: PackEvents = {}
 
@@ -372,6 +381,17 @@ export class PackFiles {
       group.buffers.push(encodeRecordHead(key, r.data), r.data)
     }
     submit()
+    const flushBytes = this.options.flushBytes ?? 64 * 1024 * 1024
+    if (flushBytes > 0) {
+      this.unflushed += out.reduce((n, l) => n + l.length, 0)
+      if (this.unflushed >= flushBytes) {
+        this.unflushed = 0
+        // after these writes land: a sync waits for the writes in flight when it starts
+        void Promise.allSettled(writes)
+          .then(() => this.sync())
+          .catch(() => undefined)
+      }
+    }
     await Promise.all(writes)
     return out
   }
@@ -403,7 +423,12 @@ export class PackFiles {
       (async () => {
         await syncDirectory(this.dir)
         await drain(old)
-        await fdatasync(old.fd!)
+        try {
+          await fdatasync(old.fd!)
+        } catch (e) {
+          this.flushError ??= e
+          throw e
+        }
         await this.seal(old)
         this.events.onRoll?.(old.id)
       })()
@@ -450,6 +475,7 @@ export class PackFiles {
   }
 
   private async runSync(): Promise<Watermark> {
+    if (this.flushError !== undefined) throw this.flushError
     const started = performance.now()
     // Everything reserved before this point becomes durable: packs older than `a` are sealed by background tasks
     // that already exist, and the writes in flight in `a` are awaited, so no hole can lie below the mark.
@@ -458,7 +484,13 @@ export class PackFiles {
     const pending = [...a.inflight.values()]
     await Promise.all([...this.background])
     await Promise.all(pending)
-    await fdatasync(a.fd!)
+    try {
+      await fdatasync(a.fd!)
+    } catch (e) {
+      // after a failed fsync the kernel may have dropped the dirty pages: never report durability again
+      this.flushError ??= e
+      throw e
+    }
     const mark = { pack: a.id, offset: end }
     if (mark.pack > this.durable.pack || (mark.pack === this.durable.pack && mark.offset > this.durable.offset)) {
       this.durable = mark
