@@ -111,8 +111,10 @@ const UPLOADS = "/api/v1/uploads"
 const TUS_VERSION = "1.0.0"
 const TUS_EXTENSIONS = "creation,creation-defer-length,termination,expiration,checksum"
 const IMMUTABLE = "public, max-age=31536000, immutable"
-/** Request bodies are handed to the engine in pieces of this size. */
+/** Request bodies are handed to the engine in pieces of this size (smaller bodies: their own size). */
 const COALESCE = 1024 * 1024
+const pieceSize = (declared: number | undefined): number =>
+  declared === undefined ? COALESCE : Math.max(1, Math.min(COALESCE, declared))
 
 const ms = (d: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(d))
 
@@ -293,7 +295,7 @@ const BlobsHandlers = HttpApiBuilder.group(
           const attributes = contentType !== undefined && contentType.length > 0 ? { "content-type": contentType } : {}
           const bodyError = () =>
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(COALESCE))
+          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(pieceSize(declared)))
           const body =
             declared === undefined && Number.isFinite(limits.maxBodySize)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, limits.maxBodySize, () =>
@@ -647,7 +649,7 @@ const UploadsHandlers = HttpApiBuilder.group(
           }
           const bodyError = () =>
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(COALESCE))
+          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(pieceSize(contentLength)))
           const body =
             st.session.length === undefined && contentLength === undefined && Number.isFinite(max)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, max - offset, () =>
