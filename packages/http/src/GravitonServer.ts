@@ -566,130 +566,141 @@ const UploadsHandlers = HttpApiBuilder.group(
           return HttpServerResponse.empty({ status: 200, headers })
         })
       )
-      .handleRaw("patch", ({ params, request }) =>
-        Effect.gen(function* () {
-          const bad = requireTus(request)
-          if (bad !== undefined) return bad
-          const h = request.headers
-          const mediaType = h["content-type"]?.split(";")[0]?.trim().toLowerCase()
-          if (mediaType !== "application/offset+octet-stream") {
-            return yield* new ApiError.UnsupportedMediaType({
-              error: "unsupported_media_type",
-              message: "PATCH requires Content-Type: application/offset+octet-stream"
-            })
-          }
-          const offset = H.parseNonNegativeInt(h["upload-offset"])
-          if (offset === undefined) {
-            return yield* badRequest("invalid_header", "Upload-Offset must be a non-negative integer")
-          }
-          const clText = h["content-length"]
-          const contentLength = H.parseNonNegativeInt(clText)
-          if (clText !== undefined && contentLength === undefined) {
-            return yield* badRequest("invalid_header", "Content-Length must be a non-negative integer")
-          }
-          const checksumText = h["upload-checksum"]
-          const checksum = checksumText === undefined ? undefined : H.parseUploadChecksum(checksumText)
-          if (checksumText !== undefined && checksum === undefined) {
-            return yield* badRequest("invalid_header", "Upload-Checksum must be `<algorithm> <base64>`")
-          }
-          if (checksum !== undefined && checksum.algorithm !== "sha256" && checksum.algorithm !== "sha-256") {
-            return yield* badRequest(
-              "invalid_header",
-              "unsupported checksum algorithm (Tus-Checksum-Algorithm: sha256)"
-            )
-          }
-          const id = params.id
-          let st = yield* status(id)
-          if (st.session.state !== "open") {
-            if (st.session.result !== undefined && offset === st.offset && (contentLength ?? 0) === 0) {
-              return HttpServerResponse.empty({
-                status: 204,
-                headers: tusHeaders({
-                  "upload-offset": String(st.offset),
-                  "x-graviton-blob-key": BinaryKey.format(st.session.result.key)
-                })
+      .handleRaw(
+        "patch",
+        ({ params, request }) =>
+          Effect.gen(function* () {
+            const bad = requireTus(request)
+            if (bad !== undefined) return bad
+            const h = request.headers
+            const mediaType = h["content-type"]?.split(";")[0]?.trim().toLowerCase()
+            if (mediaType !== "application/offset+octet-stream") {
+              return yield* new ApiError.UnsupportedMediaType({
+                error: "unsupported_media_type",
+                message: "PATCH requires Content-Type: application/offset+octet-stream"
               })
             }
-            return yield* new ApiError.Conflict({ error: "conflict", message: `the upload is ${st.session.state}` })
-          }
-          if (offset !== st.offset) {
-            return errorResponse(
-              new ApiError.Conflict({
-                error: "offset_mismatch",
-                message: `Upload-Offset ${offset} does not match the current offset ${st.offset}`
-              }),
-              tusHeaders({ "upload-offset": String(st.offset) })
-            )
-          }
-          const lengthText = h["upload-length"]
-          if (lengthText !== undefined) {
-            const declared = H.parseNonNegativeInt(lengthText)
-            if (declared === undefined) {
-              return yield* badRequest("invalid_header", "Upload-Length must be a non-negative integer")
+            const offset = H.parseNonNegativeInt(h["upload-offset"])
+            if (offset === undefined) {
+              return yield* badRequest("invalid_header", "Upload-Offset must be a non-negative integer")
             }
-            if (declared > limits.maxBodySize) {
+            const clText = h["content-length"]
+            const contentLength = H.parseNonNegativeInt(clText)
+            if (clText !== undefined && contentLength === undefined) {
+              return yield* badRequest("invalid_header", "Content-Length must be a non-negative integer")
+            }
+            const checksumText = h["upload-checksum"]
+            const checksum = checksumText === undefined ? undefined : H.parseUploadChecksum(checksumText)
+            if (checksumText !== undefined && checksum === undefined) {
+              return yield* badRequest("invalid_header", "Upload-Checksum must be `<algorithm> <base64>`")
+            }
+            if (checksum !== undefined && checksum.algorithm !== "sha256" && checksum.algorithm !== "sha-256") {
+              return yield* badRequest(
+                "invalid_header",
+                "unsupported checksum algorithm (Tus-Checksum-Algorithm: sha256)"
+              )
+            }
+            const id = params.id
+            let st = yield* status(id)
+            if (st.session.state !== "open") {
+              if (st.session.result !== undefined && offset === st.offset && (contentLength ?? 0) === 0) {
+                return HttpServerResponse.empty({
+                  status: 204,
+                  headers: tusHeaders({
+                    "upload-offset": String(st.offset),
+                    "x-graviton-blob-key": BinaryKey.format(st.session.result.key)
+                  })
+                })
+              }
+              return yield* new ApiError.Conflict({ error: "conflict", message: `the upload is ${st.session.state}` })
+            }
+            if (offset !== st.offset) {
+              return errorResponse(
+                new ApiError.Conflict({
+                  error: "offset_mismatch",
+                  message: `Upload-Offset ${offset} does not match the current offset ${st.offset}`
+                }),
+                tusHeaders({ "upload-offset": String(st.offset) })
+              )
+            }
+            const lengthText = h["upload-length"]
+            if (lengthText !== undefined) {
+              const declared = H.parseNonNegativeInt(lengthText)
+              if (declared === undefined) {
+                return yield* badRequest("invalid_header", "Upload-Length must be a non-negative integer")
+              }
+              if (declared > limits.maxBodySize) {
+                return yield* new ApiError.PayloadTooLarge({
+                  error: "too_large",
+                  message: `Upload-Length exceeds Tus-Max-Size ${limits.maxBodySize}`
+                })
+              }
+              if (st.session.length === undefined) {
+                yield* api(uploads.declareLength(id, declared))
+                st = yield* status(id)
+              } else if (st.session.length !== declared) {
+                return yield* badRequest("invalid_header", "Upload-Length differs from the declared length")
+              }
+            }
+            const max = st.session.length ?? limits.maxBodySize
+            if (contentLength !== undefined && offset + contentLength > max) {
               return yield* new ApiError.PayloadTooLarge({
                 error: "too_large",
-                message: `Upload-Length exceeds Tus-Max-Size ${limits.maxBodySize}`
+                message: `the part would end at ${offset + contentLength}, beyond the upload length ${max}`
               })
             }
-            if (st.session.length === undefined) {
-              yield* api(uploads.declareLength(id, declared))
-              st = yield* status(id)
-            } else if (st.session.length !== declared) {
-              return yield* badRequest("invalid_header", "Upload-Length differs from the declared length")
-            }
-          }
-          const max = st.session.length ?? limits.maxBodySize
-          if (contentLength !== undefined && offset + contentLength > max) {
-            return yield* new ApiError.PayloadTooLarge({
-              error: "too_large",
-              message: `the part would end at ${offset + contentLength}, beyond the upload length ${max}`
-            })
-          }
-          const bodyError = () =>
-            new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(pieceSize(contentLength)))
-          const body =
-            st.session.length === undefined && contentLength === undefined && Number.isFinite(max)
-              ? Stream.limitBytes<ApiError.ApiError, never>(raw, max - offset, () =>
-                  Stream.fail(new ApiError.PayloadTooLarge({ error: "too_large", message: "the upload is too large" }))
-                )
-              : raw
-          const after = yield* uploads
-            .writePart(id, offset, body, {
-              ...(checksum === undefined ? {} : { checksum }),
-              ...(contentLength === undefined ? {} : { length: contentLength })
-            })
-            .pipe(
-              Effect.catch((e): Effect.Effect<never, ApiError.ApiError> => {
-                if (ApiError.isApiError(e)) return Effect.fail(e)
-                if (e instanceof Uploads.ChecksumMismatch) {
-                  return Effect.fail(
-                    new ApiError.ChecksumMismatch({
-                      error: "checksum_mismatch",
-                      message: "Upload-Checksum does not match the body; the part was discarded"
-                    })
-                  )
-                }
-                if (StorageError.isStorageError(e) && e.reason._tag === "NotFound") return Effect.fail(noSuchUpload())
-                if (StorageError.isStorageError(e) && e.reason._tag === "InvalidArgument") {
-                  return Effect.fail(new ApiError.PayloadTooLarge({ error: "too_large", message: e.reason.message }))
-                }
-                return ApiError.fail(e)
-              })
+            const bodyError = () =>
+              new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
+            // Without a checksum, a body cut short (client gone, connection reset, idle timeout) still counts up to where
+            // it stopped, as tus servers do, so the client resumes from there instead of re-sending the whole PATCH.
+            const keepPrefix = checksum === undefined
+            const received = Stream.mapError(request.stream, bodyError)
+            const raw = (keepPrefix ? Stream.catch(received, () => Stream.empty) : received).pipe(
+              coalesce(pieceSize(contentLength))
             )
-          const headers = tusHeaders({
-            "upload-offset": String(after.offset),
-            "upload-expires": H.httpDate(after.session.expiresAt)
-          })
-          const length = after.session.length
-          if (length !== undefined && after.offset === length) {
-            const result = yield* commit(id)
-            headers["x-graviton-blob-key"] = BinaryKey.format(result.key)
-          }
-          return HttpServerResponse.empty({ status: 204, headers })
-        })
+            const body =
+              st.session.length === undefined && contentLength === undefined && Number.isFinite(max)
+                ? Stream.limitBytes<ApiError.ApiError, never>(raw, max - offset, () =>
+                    Stream.fail(
+                      new ApiError.PayloadTooLarge({ error: "too_large", message: "the upload is too large" })
+                    )
+                  )
+                : raw
+            const after = yield* uploads
+              .writePart(id, offset, body, {
+                ...(checksum === undefined ? {} : { checksum }),
+                ...(contentLength === undefined || keepPrefix ? {} : { length: contentLength })
+              })
+              .pipe(
+                Effect.catch((e): Effect.Effect<never, ApiError.ApiError> => {
+                  if (ApiError.isApiError(e)) return Effect.fail(e)
+                  if (e instanceof Uploads.ChecksumMismatch) {
+                    return Effect.fail(
+                      new ApiError.ChecksumMismatch({
+                        error: "checksum_mismatch",
+                        message: "Upload-Checksum does not match the body; the part was discarded"
+                      })
+                    )
+                  }
+                  if (StorageError.isStorageError(e) && e.reason._tag === "NotFound") return Effect.fail(noSuchUpload())
+                  if (StorageError.isStorageError(e) && e.reason._tag === "InvalidArgument") {
+                    return Effect.fail(new ApiError.PayloadTooLarge({ error: "too_large", message: e.reason.message }))
+                  }
+                  return ApiError.fail(e)
+                })
+              )
+            const headers = tusHeaders({
+              "upload-offset": String(after.offset),
+              "upload-expires": H.httpDate(after.session.expiresAt)
+            })
+            const length = after.session.length
+            if (length !== undefined && after.offset === length) {
+              const result = yield* commit(id)
+              headers["x-graviton-blob-key"] = BinaryKey.format(result.key)
+            }
+            return HttpServerResponse.empty({ status: 204, headers })
+          }),
+        { uninterruptible: true }
       )
       .handle("terminate", ({ params, request }) =>
         Effect.gen(function* () {

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto"
+import { connect } from "node:net"
 import { assert, describe, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { Upload } from "tus-js-client"
-import { baseUrl, type Fetched, fetchAll, randomBytes, serverLayer } from "./support.ts"
+import { baseUrl, type Fetched, fetchAll, portOf, randomBytes, serverLayer } from "./support.ts"
 
 const TUS = { "tus-resumable": "1.0.0" }
 const keyOf = (bytes: Uint8Array) => `sha-256:${createHash("sha256").update(bytes).digest("hex")}:${bytes.byteLength}`
@@ -37,7 +38,12 @@ const head = (base: string, location: string) => fetchAll(`${base}${location}`, 
 /** Runs a tus-js-client upload to completion (or until `stopAfter` bytes were accepted, then aborts). */
 const runTusClient = (
   bytes: Uint8Array,
-  options: { readonly endpoint?: string; readonly uploadUrl?: string; readonly stopAfter?: number },
+  options: {
+    readonly endpoint?: string
+    readonly uploadUrl?: string
+    readonly stopAfter?: number
+    readonly chunkSize?: number
+  },
   observe?: { readonly patchOffsets: Array<number> }
 ) =>
   Effect.promise(
@@ -48,7 +54,7 @@ const runTusClient = (
           const upload: Upload = new Upload(Buffer.from(bytes), {
             ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
             ...(options.uploadUrl === undefined ? {} : { uploadUrl: options.uploadUrl }),
-            chunkSize: 256 * 1024,
+            chunkSize: options.chunkSize ?? 256 * 1024,
             retryDelays: [],
             metadata: { filename: "data.bin", filetype: "application/x-test" },
             onBeforeRequest: (req) => {
@@ -315,6 +321,46 @@ describe("tus", () => {
           const blob = yield* fetchAll(`${base}/api/v1/blobs/${keyOf(bytes)}`)
           assert.deepStrictEqual(blob.body, bytes)
         })
+    )
+  })
+
+  layer(serverLayer(), { excludeTestServices: true })("interrupted PATCH", (it) => {
+    it.effect("a PATCH cut mid-body keeps the bytes received; tus-js-client (one PATCH) resumes from there", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const bytes = randomBytes(3 * 1024 * 1024, 36)
+        const location = (yield* create(base, { "upload-length": String(bytes.byteLength) })).headers.get("location")!
+        // send the headers and 1 MiB of the 3 MiB body, then drop the connection
+        yield* Effect.callback<void>((resume) => {
+          const socket = connect(portOf(base), "127.0.0.1", () => {
+            socket.write(
+              `PATCH ${location} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n` +
+                "Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n" +
+                `Content-Length: ${bytes.byteLength}\r\n\r\n`
+            )
+            socket.write(bytes.subarray(0, 1024 * 1024), () => setTimeout(() => socket.destroy(), 200))
+          })
+          socket.on("error", () => undefined)
+          socket.on("close", () => resume(Effect.void))
+        })
+        let offset = 0
+        for (let i = 0; i < 50 && offset === 0; i++) {
+          yield* Effect.sleep("100 millis")
+          offset = Number((yield* head(base, location)).headers.get("upload-offset"))
+        }
+        assert.isAbove(offset, 0)
+        assert.isAtMost(offset, 1024 * 1024)
+        const observed = { patchOffsets: [] as Array<number> }
+        const done = yield* runTusClient(
+          bytes,
+          { uploadUrl: `${base}${location}`, chunkSize: Number.POSITIVE_INFINITY },
+          observed
+        )
+        assert.isTrue(done.finished)
+        assert.deepStrictEqual(observed.patchOffsets, [offset])
+        assert.strictEqual(done.blobKey, keyOf(bytes))
+        assert.deepStrictEqual((yield* fetchAll(`${base}/api/v1/blobs/${keyOf(bytes)}`)).body, bytes)
+      })
     )
   })
 
