@@ -32,6 +32,7 @@ import * as ApiError from "./ApiError.ts"
 
 /** What a token may do: `read` blobs, `write` (upload), `delete` blobs, `admin` (metrics, listing uploads). */
 export const Capabilities = ["read", "write", "delete", "admin"] as const
+/** One of {@link Capabilities}. */
 export type Capability = (typeof Capabilities)[number]
 
 /**
@@ -59,6 +60,7 @@ export const BlobPage = Schema.Struct({
   items: Schema.Array(BlobStore.BlobStat),
   cursor: Schema.optional(Schema.String)
 }).annotate({ identifier: "BlobPage" })
+/** Decoded {@link BlobPage}. */
 export interface BlobPage extends Schema.Schema.Type<typeof BlobPage> {}
 
 /** One block of a manifest page, keys as text. */
@@ -68,6 +70,7 @@ export const ManifestEntry = Schema.Struct({
   offset: Schema.Number,
   size: Schema.Number
 }).annotate({ identifier: "ManifestEntryJson" })
+/** Decoded {@link ManifestEntry}. */
 export interface ManifestEntry extends Schema.Schema.Type<typeof ManifestEntry> {}
 
 /** A page of a blob's manifest entries with the blob's summary. */
@@ -81,6 +84,7 @@ export const ManifestPage = Schema.Struct({
   entries: Schema.Array(ManifestEntry),
   cursor: Schema.optional(Schema.String)
 }).annotate({ identifier: "ManifestPage" })
+/** Decoded {@link ManifestPage}. */
 export interface ManifestPage extends Schema.Schema.Type<typeof ManifestPage> {}
 
 /** A resumable upload session as JSON. */
@@ -97,6 +101,7 @@ export const UploadInfo = Schema.Struct({
   /** Key of the blob once committed. */
   blobKey: Schema.optional(Schema.String)
 }).annotate({ identifier: "UploadInfo" })
+/** Decoded {@link UploadInfo}. */
 export interface UploadInfo extends Schema.Schema.Type<typeof UploadInfo> {}
 
 /** A page of upload sessions. */
@@ -104,6 +109,7 @@ export const UploadPage = Schema.Struct({
   uploads: Schema.Array(UploadInfo),
   cursor: Schema.optional(Schema.String)
 }).annotate({ identifier: "UploadPage" })
+/** Decoded {@link UploadPage}. */
 export interface UploadPage extends Schema.Schema.Type<typeof UploadPage> {}
 
 /** Liveness: the process answers. */
@@ -114,6 +120,7 @@ export const Readiness = Schema.Struct({
   status: Schema.Literals(["ok", "unavailable"]),
   checks: Schema.Record(Schema.String, Schema.Literals(["ok", "failed"]))
 }).annotate({ identifier: "Readiness" })
+/** Decoded {@link Readiness}. */
 export interface Readiness extends Schema.Schema.Type<typeof Readiness> {}
 
 const doc = (description: string) => OpenApi.annotations({ description })

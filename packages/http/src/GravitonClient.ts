@@ -81,6 +81,7 @@ export interface Download {
   readonly body: Stream.Stream<Uint8Array, ClientError>
 }
 
+/** A Graviton server seen from a client: the typed API client plus streaming helpers. */
 export interface GravitonClient {
   /** The typed client for every schema endpoint (`api.blobs.list`, `api.blobs.verify`, `api.uploads.status`, …). */
   readonly api: ApiClient
@@ -126,6 +127,7 @@ export interface GravitonClient {
   readonly verify: (key: BinaryKey.BinaryKey | string) => Effect.Effect<BlobStore.VerifyReport, ClientError>
 }
 
+/** The {@link GravitonClient} service tag. */
 export const GravitonClient: Context.Service<GravitonClient, GravitonClient> = Context.Service(
   "@graviton/http/GravitonClient"
 )
