@@ -288,11 +288,12 @@ export const fromUnknown = (u: unknown): ApiError => {
   return new Internal({ error: "internal", message: "internal server error" })
 }
 
-/** `Retry-After` seconds for a 429 caused by a rate limit, when known. */
-export const retryAfterSeconds = (u: unknown): number | undefined =>
-  ConstraintViolation.isConstraintViolation(u) && u.reason._tag === "RateLimited"
-    ? Math.max(1, Math.ceil(u.reason.retryAfterMs / 1000))
-    : undefined
+/** `Retry-After` seconds for a 429: the rate limiter's wait, or 1 second when too many uploads run at once. */
+export const retryAfterSeconds = (u: unknown): number | undefined => {
+  if (!ConstraintViolation.isConstraintViolation(u)) return undefined
+  if (u.reason._tag === "RateLimited") return Math.max(1, Math.ceil(u.reason.retryAfterMs / 1000))
+  return u.reason._tag === "ConcurrencyExceeded" ? 1 : undefined
+}
 
 /** The JSON response of an API error, with extra headers. */
 export const toResponse = (

@@ -218,6 +218,7 @@ describe("server", () => {
           const busy = yield* post("x/busy")
           assert.strictEqual(busy.status, 429)
           assert.strictEqual((busy.json as { error: string }).error, "concurrency_exceeded")
+          assert.strictEqual(busy.headers.get("retry-after"), "1")
           const quota = yield* post("x/quota")
           assert.strictEqual(quota.status, 507)
           assert.strictEqual((quota.json as { error: string }).error, "quota_exceeded")
