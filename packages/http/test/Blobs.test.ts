@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto"
 import { assert, describe, layer } from "@effect/vitest"
 import { BinaryKey } from "@graviton/core"
+import { BlockStore } from "@graviton/runtime"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import { baseUrl, fetchAll, nodeRequest, portOf, randomBytes, rawExchange, serverLayer, text } from "./support.ts"
 
 const keyOf = (bytes: Uint8Array) => `sha-256:${createHash("sha256").update(bytes).digest("hex")}:${bytes.byteLength}`
@@ -355,6 +357,41 @@ describe("blobs", () => {
         const garbage = yield* rawExchange(port, "THIS IS NOT HTTP\r\n\r\n")
         assert.match(garbage, /^HTTP\/1\.1 400 /)
         assert.notInclude(garbage, "at ")
+      })
+    )
+  })
+
+  layer(serverLayer(), { excludeTestServices: true })("with a damaged block", (it) => {
+    it.effect("a corrupt block answers 500 corrupt on GET (nothing streamed) and verify reports it", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const body = randomBytes(200_000, 61)
+        const key = keyOf(body)
+        yield* put(base, body)
+        const page = (yield* fetchAll(`${base}/api/v1/blobs/${key}/manifest`)).json as {
+          entries: Array<{ blockKey: string; size: number; offset: number }>
+        }
+        const first = page.entries[0]!
+        const blockKey = Result.getOrThrow(BinaryKey.parse(first.blockKey))
+        const blocks = yield* BlockStore.BlockStore
+        yield* blocks.delete(blockKey)
+        const damaged = body.slice(first.offset, first.offset + first.size)
+        damaged[0] = damaged[0]! ^ 0xff
+        yield* blocks.put(blockKey, damaged)
+        const got = yield* fetchAll(`${base}/api/v1/blobs/${key}`)
+        assert.strictEqual(got.status, 500)
+        assert.deepStrictEqual(got.json, { error: "corrupt", message: "stored data failed verification" })
+        const ranged = yield* fetchAll(`${base}/api/v1/blobs/${key}`, { headers: { range: "bytes=0-9" } })
+        assert.strictEqual(ranged.status, 500)
+        const untouched = yield* fetchAll(`${base}/api/v1/blobs/${key}`, { headers: { range: `bytes=${first.size}-` } })
+        assert.strictEqual(untouched.status, 206, "ranges that avoid the damaged block still work")
+        assert.deepStrictEqual(untouched.body, body.subarray(first.size))
+        const report = (yield* fetchAll(`${base}/api/v1/blobs/${key}/verify`, { method: "POST" })).json as {
+          ok: boolean
+          corruptBlocks: Array<string>
+        }
+        assert.isFalse(report.ok)
+        assert.deepStrictEqual(report.corruptBlocks, [first.blockKey])
       })
     )
   })
