@@ -1,0 +1,309 @@
+/**
+ * Scenarios 2 and 3 on every backend: ingest N MiB (1 GiB) of incompressible data through the engine, then read it
+ * back whole and with random 4 KiB ranges.
+ *
+ * Per backend, in one process and in this order: the CPU ceiling (source → FastCDC → SHA-256/block, nothing
+ * stored), the raw pipeline into the raw driver, the engine, the raw pipeline again, the ceiling again. Each
+ * baseline figure is the mean of its run before and after the engine's. Reads: raw driver, engine, raw driver.
+ * Every store is fresh, so nothing is deduplicated and every block is written.
+ */
+import { createHash } from "node:crypto"
+import { join } from "node:path"
+import { BinaryKey, Chunker } from "@graviton/core"
+import * as LevelBench from "../../packages/level/bench/level.ts"
+import * as Random from "../datasets/random.ts"
+import * as Backends from "./backends.ts"
+import * as Engine from "./engine.ts"
+import * as Pipeline from "./pipeline.ts"
+import {
+  bracketed,
+  type Context,
+  MiB,
+  mibPerSecond,
+  type Row,
+  row,
+  type Scenario,
+  type Target,
+  unavailable
+} from "./report.ts"
+
+const rangeBytes = 4096
+
+/** Deterministic pseudo-random offsets (mulberry32). */
+const offsets = (count: number, size: number, seed = 7): Array<number> => {
+  let s = seed >>> 0
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return Array.from({ length: count }, () => Math.floor(next() * (size - rangeBytes + 1)))
+}
+
+const targets: Record<string, { readonly ingest?: Target; readonly read?: Target }> = {
+  memory: { ingest: { op: ">=", value: 0.8 } },
+  level: { ingest: { op: ">=", value: 0.6 }, read: { op: ">=", value: 0.7 } },
+  pg: { ingest: { op: ">=", value: 0.7 } },
+  s3: { ingest: { op: ">=", value: 0.8 } },
+  "pg+s3": {}
+}
+
+/** JIT warm-up of every code path on a small blob (memory backend). */
+const warmUp = async (ctx: Context) => {
+  const bytes = Math.min(ctx.sizes.ingestMiB, 128) * MiB
+  ctx.log(`ingest: warm-up on ${bytes / MiB} MiB`)
+  Pipeline.ceiling(Random.pieces("warm", bytes))
+  const driver = Pipeline.memoryDriver()
+  const raw = await Pipeline.ingest(Random.pieces("warm", bytes), driver)
+  await Pipeline.readAll(driver, raw.manifest)
+  await driver.close()
+  const engine = await Engine.start(Engine.memoryStores())
+  const r = await engine.put(Random.pieces("warm", bytes))
+  await engine.read(r.key)
+  await engine.dispose()
+}
+
+const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number): Promise<Array<Row>> => {
+  const name = backend.name
+  const mib = bytes / MiB
+  const source = () => Random.pieces("blob", bytes)
+  let dirs = 0
+  const dir = (what: string) => join(ctx.tmp, `${name}-${what}-${dirs++}`)
+  const ceilingRate = () => mibPerSecond(bytes, () => Pipeline.ceiling(source()))
+  let kept: { driver: Pipeline.RawDriver; manifest: Pipeline.RawManifest; digest: string } | undefined
+  const rawIngest = async () => {
+    const driver = await backend.raw(dir("raw"))
+    let out: Awaited<ReturnType<typeof Pipeline.ingest>> | undefined
+    const rate = await mibPerSecond(bytes, async () => {
+      out = await Pipeline.ingest(source(), driver)
+    })
+    if (kept !== undefined) await kept.driver.close()
+    kept = { driver, manifest: out!.manifest, digest: out!.digest }
+    return rate
+  }
+
+  ctx.log(`ingest/${name}: ceiling, raw (${backend.name}), engine, raw, ceiling — ${mib} MiB each`)
+  const ceilingBefore = await ceilingRate()
+  const rawBefore = await rawIngest()
+  const engine = await Engine.start(backend.stores(dir("engine")))
+  try {
+    let result: Awaited<ReturnType<Engine.Engine["put"]>> | undefined
+    const engineRate = await mibPerSecond(bytes, async () => {
+      result = await engine.put(source())
+    })
+    const rawAfter = await rawIngest()
+    const ceilingAfter = await ceilingRate()
+    const blob = result!
+    const raw = kept!
+    if (blob.key.digest !== raw.digest || blob.blockCount !== raw.manifest.digests.length) {
+      throw new Error(`ingest/${name}: the engine and the raw pipeline disagree on the blob`)
+    }
+    const rawRate = (rawBefore + rawAfter) / 2
+    const ceiling = (ceilingBefore + ceilingAfter) / 2
+    const rawLabel = `raw pipeline → ${raw.driver.name}`
+    const rows: Array<Row> = []
+    if (ctx.selected.has("ingest")) {
+      const t = targets[name]?.ingest
+      rows.push(
+        row({
+          id: `2 ingest/${name}`,
+          figure: `engine put ${mib} MiB random`,
+          unit: "MiB/s",
+          project: engineRate,
+          baselineLabel: rawLabel,
+          baseline: rawRate,
+          target: name === "memory" ? t : undefined,
+          note: `${blob.blockCount} blocks, ${(engine.counters.storedBytes / MiB).toFixed(0)} MiB stored; raw runs ${rawBefore.toFixed(0)} / ${rawAfter.toFixed(0)} MiB/s`
+        }),
+        row({
+          id: `2 ingest/${name}`,
+          figure: `engine put ${mib} MiB random`,
+          unit: "MiB/s",
+          project: engineRate,
+          baselineLabel: "CPU ceiling (FastCDC+SHA-256, no store)",
+          baseline: ceiling,
+          target: name === "memory" ? undefined : t,
+          note: `ceiling runs ${ceilingBefore.toFixed(0)} / ${ceilingAfter.toFixed(0)} MiB/s`
+        })
+      )
+    }
+    const read = ctx.selected.has("reads") ? await reads(ctx, name, engine, blob.key, raw, bytes) : undefined
+    rows.push(...(read?.rows ?? []))
+    if (name === "level") rows.push(...(await levelIo(ctx, bytes, engineRate, read?.fullRate)))
+    return rows
+  } finally {
+    await engine.dispose()
+    await kept?.driver.close()
+  }
+}
+
+const reads = async (
+  ctx: Context,
+  name: string,
+  engine: Engine.Engine,
+  key: Parameters<Engine.Engine["read"]>[0],
+  raw: { driver: Pipeline.RawDriver; manifest: Pipeline.RawManifest },
+  bytes: number
+): Promise<{ readonly rows: Array<Row>; readonly fullRate: number }> => {
+  const mib = bytes / MiB
+  ctx.log(`reads/${name}: full read and ${ctx.sizes.rangeReads} range reads`)
+  const full = await bracketed(
+    () => mibPerSecond(bytes, () => Pipeline.readAll(raw.driver, raw.manifest)),
+    () => mibPerSecond(bytes, () => engine.read(key))
+  )
+  // what verification alone costs: raw reads plus SHA-256 of every block
+  const verified = await mibPerSecond(bytes, async () => {
+    for (let i = 0; i < raw.manifest.digests.length; i += 16) {
+      for (const b of await raw.driver.read(raw.manifest.digests.slice(i, i + 16))) createHash("sha256").update(b)
+    }
+  })
+  const starts = offsets(ctx.sizes.rangeReads, bytes)
+  let rawFetched = 0
+  const rawRanges = async () => {
+    rawFetched = 0
+    const t0 = performance.now()
+    for (const s of starts)
+      rawFetched += (await Pipeline.readRange(raw.driver, raw.manifest, s, s + rangeBytes)).fetched
+    return starts.length / ((performance.now() - t0) / 1000)
+  }
+  let engineFetched = 0
+  const ranges = await bracketed(rawRanges, async () => {
+    const before = engine.counters.fetchedBytes
+    const t0 = performance.now()
+    for (const s of starts) {
+      const n = await engine.read(key, { start: s, end: s + rangeBytes })
+      if (n !== rangeBytes) throw new Error(`range read returned ${n} bytes`)
+    }
+    const rate = starts.length / ((performance.now() - t0) / 1000)
+    engineFetched = engine.counters.fetchedBytes - before
+    return rate
+  })
+  const t = targets[name]?.read
+  const rows = [
+    row({
+      id: `3 read/${name}`,
+      figure: `engine get, whole ${mib} MiB blob`,
+      unit: "MiB/s",
+      project: full.project,
+      baselineLabel: `raw driver reads (${raw.driver.name})`,
+      baseline: full.baseline,
+      target: t
+    }),
+    row({
+      id: `3 read/${name}`,
+      figure: `engine get, whole ${mib} MiB blob`,
+      unit: "MiB/s",
+      project: full.project,
+      baselineLabel: "raw reads + SHA-256 check per block",
+      baseline: verified,
+      note: "the engine verifies every block before emitting it; this baseline does the same work"
+    }),
+    row({
+      id: `3 range/${name}`,
+      figure: `${starts.length} random 4 KiB range reads`,
+      unit: "reads/s",
+      project: ranges.project,
+      baselineLabel: "raw: locate block(s), read, slice",
+      baseline: ranges.baseline
+    }),
+    row({
+      id: `3 range/${name}`,
+      figure: "bytes fetched from the BlockStore per range read",
+      unit: "B",
+      project: engineFetched / starts.length,
+      baselineLabel: "raw driver bytes per range read",
+      baseline: rawFetched / starts.length,
+      note: `a 4 KiB read fetches the whole block(s) it touches (${(engineFetched / starts.length / rangeBytes || 0).toFixed(1)}× read amplification)`
+    })
+  ]
+  return { rows, fullRate: full.project }
+}
+
+/**
+ * Level's own raw I/O baselines (packages/level/bench/level.ts): the same blocks, cut and hashed beforehand and
+ * held in memory, written and read back with pack-file appends/preads (the byte path level ships) and with
+ * classic-level batched puts/gets (64 MiB write buffer). I/O only: no chunking or hashing is timed.
+ */
+const levelIo = async (
+  ctx: Context,
+  bytes: number,
+  engineWrite: number,
+  engineRead: number | undefined
+): Promise<Array<Row>> => {
+  ctx.log("ingest/level: level bench raw I/O baselines (pack appends/reads, classic-level puts/gets)")
+  const chunker = Chunker.instantiate(Chunker.defaults)
+  const blocks: Array<{ readonly text: string; readonly bytes: Uint8Array }> = []
+  const add = (b: Uint8Array) => blocks.push({ text: BinaryKey.format(BinaryKey.ofBytes(b)), bytes: b })
+  for (const piece of Random.pieces("blob", bytes)) for (const b of chunker.push(piece)) add(b)
+  for (const b of chunker.finish()) add(b)
+  const packDir = join(ctx.tmp, "level-bench-packs")
+  const levelDir = join(ctx.tmp, "level-bench-classic")
+  const appends = await LevelBench.rawPackAppends(blocks, packDir)
+  const puts = await LevelBench.rawLevelPuts(blocks, levelDir, { writeBufferSize: 64 * MiB })
+  const mib = bytes / MiB
+  const rows = [
+    row({
+      id: "2 ingest/level",
+      figure: `engine put ${mib} MiB random`,
+      unit: "MiB/s",
+      project: engineWrite,
+      baselineLabel: "raw pack appends, same blocks, I/O only",
+      baseline: LevelBench.mibps(appends),
+      note: "level bench figures: single runs after the engine's, blocks precomputed in memory, I/O only"
+    }),
+    row({
+      id: "2 ingest/level",
+      figure: `engine put ${mib} MiB random`,
+      unit: "MiB/s",
+      project: engineWrite,
+      baselineLabel: "raw classic-level puts (64 MiB buffer), I/O only",
+      baseline: LevelBench.mibps(puts)
+    })
+  ]
+  if (engineRead !== undefined) {
+    const packReads = await LevelBench.rawPackReads(blocks, appends.locations, packDir)
+    const gets = await LevelBench.rawLevelGets(blocks, levelDir)
+    rows.push(
+      row({
+        id: "3 read/level",
+        figure: `engine get, whole ${mib} MiB blob`,
+        unit: "MiB/s",
+        project: engineRead,
+        baselineLabel: "raw pack preads, 4 in flight, I/O only",
+        baseline: LevelBench.mibps(packReads)
+      }),
+      row({
+        id: "3 read/level",
+        figure: `engine get, whole ${mib} MiB blob`,
+        unit: "MiB/s",
+        project: engineRead,
+        baselineLabel: "raw classic-level gets, 4 in flight",
+        baseline: LevelBench.mibps(gets)
+      })
+    )
+  }
+  return rows
+}
+
+export const scenario: Scenario = {
+  names: ["ingest", "reads"],
+  run: async (ctx) => {
+    const bytes = ctx.sizes.ingestMiB * MiB
+    Random.prepare("blob")
+    Random.prepare("warm")
+    await warmUp(ctx)
+    const rows: Array<Row> = []
+    for (const b of Backends.all()) {
+      if (Backends.isAvailable(b)) {
+        rows.push(...(await runBackend(ctx, b, bytes)))
+        continue
+      }
+      const t = targets[b.name] ?? {}
+      if (ctx.selected.has("ingest")) rows.push(unavailable(`2 ingest/${b.name}`, "engine put", b.reason, t.ingest))
+      if (ctx.selected.has("reads")) rows.push(unavailable(`3 read/${b.name}`, "engine get", b.reason, t.read))
+    }
+    return rows
+  }
+}
