@@ -822,7 +822,14 @@ export const make = (
     const store = BlockStore.make({
       put: (key, bytes) => Effect.map(putMany([{ key, bytes }]), (o) => o[0]!),
       putMany,
-      get: (key) => Effect.map(getMany("BlockStore.get", [key]), (o) => o[0]!),
+      // the read path of the engine: one index lookup and one pread, no fibers
+      get: (key) =>
+        Effect.suspend(() => {
+          const text = BinaryKey.format(key)
+          return Effect.flatMap(readRows("BlockStore.get", [text]), ([row]) =>
+            row === undefined ? Effect.succeedNone : Effect.map(readData("BlockStore.get", text, row), Option.some)
+          )
+        }),
       getMany: (keys) => getMany("BlockStore.getMany", keys),
       hasMany,
       has: (key) => Effect.map(hasMany([key]), (r) => r[0] === true),

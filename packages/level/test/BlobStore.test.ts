@@ -1,5 +1,14 @@
 import { LevelLayers } from "@graviton/level"
-import { BlobStore, BlockStore, Decorators, ManifestStore, MetricsRegistry } from "@graviton/runtime"
+import {
+  BlobStore,
+  BlockStore,
+  ConstraintPolicy,
+  Decorators,
+  GravitonConfig,
+  GravitonRuntime,
+  ManifestStore,
+  MetricsRegistry
+} from "@graviton/runtime"
 import { BlobStoreSuite } from "@graviton/runtime/testing"
 import { Layer } from "effect"
 
@@ -24,4 +33,14 @@ const decoratedStores = Layer.mergeAll(
 BlobStoreSuite.run(
   "CAS engine on level, decorated stores, 2 MiB packs",
   BlobStore.layer().pipe(Layer.provide(decoratedStores))
+)
+
+// the whole runtime (decorators, compression, caches, KeyValueStore leases, uploads) composed on a level store
+BlobStoreSuite.run(
+  "GravitonRuntime on level",
+  GravitonRuntime.layer(
+    LevelLayers.layerTemp(),
+    GravitonConfig.make({ backend: "level", constraints: ConstraintPolicy.unlimitedConfig }),
+    { freshMetrics: true }
+  )
 )

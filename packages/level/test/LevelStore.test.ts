@@ -222,6 +222,37 @@ describe("pack recovery", () => {
       })
   )
 
+  it.effect("a pack created just before a crash whose header never reached the disk is repaired on open", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const a = Gen.block(10_000)
+      yield* session(
+        dir,
+        {},
+        Effect.flatMap(BlockStore.BlockStore, (s) => s.put(a.key, a.bytes))
+      )
+      fs.writeFileSync(
+        path.join(dir, "packs", "00000002.pack"),
+        Buffer.concat([Buffer.alloc(16), Buffer.alloc(100, 7)])
+      )
+      yield* session(
+        dir,
+        {},
+        Effect.gen(function* () {
+          const store = yield* BlockStore.BlockStore
+          const level = yield* LevelStore.LevelStore
+          assert.strictEqual(level.recovery.truncatedBytes, 100)
+          assert.strictEqual((yield* level.stats).activePack, 2)
+          assert.isTrue(Gen.bytesEqual(Option.getOrThrow(yield* store.get(a.key)), a.bytes))
+          const b = Gen.block(10_000)
+          yield* store.put(b.key, b.bytes)
+          assert.isTrue(Gen.bytesEqual(Option.getOrThrow(yield* store.get(b.key)), b.bytes))
+        })
+      )
+      yield* cleanup(dir)
+    })
+  )
+
   it.effect("a flipped byte below the watermark is reported by verify, and by get with verifyChecksums", () =>
     Effect.gen(function* () {
       const dir = tempDir()

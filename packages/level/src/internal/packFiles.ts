@@ -241,6 +241,7 @@ export class PackFiles {
   private readonly background = new Set<Promise<void>>()
   private syncRunning: Promise<Watermark> | undefined
   private syncQueued: Promise<Watermark> | undefined
+  private lastRoll: Promise<void> = Promise.resolve()
   private closed = false
   /** Bytes appended since the last background flush was started. */
   private unflushed = 0
@@ -287,10 +288,17 @@ export class PackFiles {
         }
         p.size = FILE_HEADER
       } else {
-        const fd = fs.openSync(p.file, "r")
+        const fd = fs.openSync(p.file, "r+")
         try {
           const h = Buffer.alloc(FILE_HEADER)
           fs.readSync(fd, h, 0, FILE_HEADER, 0)
+          if (h.every((x) => x === 0)) {
+            // the header of a pack created just before a crash never reached the disk: write it again (its records,
+            // if any reached the disk, are checked by the recovery scan like any other tail)
+            fs.writeSync(fd, fileHeader(p.id), 0, FILE_HEADER, 0)
+            fs.fsyncSync(fd)
+            continue
+          }
           if (!h.subarray(0, 8).equals(FILE_MAGIC)) throw corrupt(`${p.file} is not a Graviton pack file`)
           const version = h.readUInt32BE(8)
           if (version !== FORMAT_VERSION) {
@@ -419,20 +427,25 @@ export class PackFiles {
     const next = createPack(this.dir, old.id + 1)
     this.packs.set(next.id, next)
     this.active = next
-    this.track(
-      (async () => {
+    // seals run one after another, so when one completes every older pack is sealed too (the watermark the owner
+    // records on `onRoll` then covers all of them)
+    const previous = this.lastRoll
+    const task = (async () => {
+      await previous.catch(() => undefined)
+      try {
+        await fdatasync(next.fd!)
         await syncDirectory(this.dir)
         await drain(old)
-        try {
-          await fdatasync(old.fd!)
-        } catch (e) {
-          this.flushError ??= e
-          throw e
-        }
-        await this.seal(old)
-        this.events.onRoll?.(old.id)
-      })()
-    )
+        await fdatasync(old.fd!)
+      } catch (e) {
+        this.flushError ??= e
+        throw e
+      }
+      await this.seal(old)
+      this.events.onRoll?.(old.id)
+    })()
+    this.lastRoll = task
+    this.track(task)
   }
 
   private async seal(pack: Pack): Promise<void> {
