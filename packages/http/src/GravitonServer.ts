@@ -54,7 +54,7 @@ import * as Stream from "effect/Stream"
 import * as ApiError from "./ApiError.ts"
 import * as Auth from "./Auth.ts"
 import { Api, Authorization, Capability, openApiPath, type UploadInfo } from "./GravitonApi.ts"
-import { coalesce } from "./internal/bytes.ts"
+import { ingestBody } from "./internal/bytes.ts"
 import * as H from "./internal/headers.ts"
 
 /** The runtime services the server needs (all provided by `GravitonRuntime.layer`). */
@@ -295,7 +295,7 @@ const BlobsHandlers = HttpApiBuilder.group(
           const attributes = contentType !== undefined && contentType.length > 0 ? { "content-type": contentType } : {}
           const bodyError = () =>
             new ApiError.BadRequest({ error: "bad_request", message: "the request body could not be read" })
-          const raw = Stream.mapError(request.stream, bodyError).pipe(coalesce(pieceSize(declared)))
+          const raw = Stream.mapError(request.stream, bodyError).pipe(ingestBody(pieceSize(declared)))
           const body =
             declared === undefined && Number.isFinite(limits.maxBodySize)
               ? Stream.limitBytes<ApiError.ApiError, never>(raw, limits.maxBodySize, () =>
@@ -656,7 +656,7 @@ const UploadsHandlers = HttpApiBuilder.group(
             const keepPrefix = checksum === undefined
             const received = Stream.mapError(request.stream, bodyError)
             const raw = (keepPrefix ? Stream.catch(received, () => Stream.empty) : received).pipe(
-              coalesce(pieceSize(contentLength))
+              ingestBody(pieceSize(contentLength))
             )
             const body =
               st.session.length === undefined && contentLength === undefined && Number.isFinite(max)

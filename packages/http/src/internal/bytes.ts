@@ -42,3 +42,14 @@ export const coalesce =
         { onHalt: (state) => (state.len > 0 && state.buf !== undefined ? [state.buf.subarray(0, state.len)] : []) }
       )
     )
+
+/**
+ * The request body as the engine should see it: coalesced into `size`-byte pieces and read ahead by up to `ahead`
+ * pieces in a separate fiber, so receiving from the socket overlaps with chunking and hashing (without it the two
+ * alternate: the engine waits for a piece to fill, the socket stalls while the engine works). Memory stays bounded
+ * by `(ahead + 1) × size`.
+ */
+export const ingestBody =
+  (size: number, ahead = 4) =>
+  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+    self.pipe(coalesce(size), Stream.buffer({ capacity: ahead }))
