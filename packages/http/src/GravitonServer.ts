@@ -113,6 +113,8 @@ const TUS_EXTENSIONS = "creation,creation-defer-length,termination,expiration,ch
 const IMMUTABLE = "public, max-age=31536000, immutable"
 /** Request bodies are handed to the engine in pieces of this size (smaller bodies: their own size). */
 const COALESCE = 1024 * 1024
+/** Downloads larger than this read ahead of the socket. */
+const READ_AHEAD_FROM = 1024 * 1024
 const pieceSize = (declared: number | undefined): number =>
   declared === undefined ? COALESCE : Math.max(1, Math.min(COALESCE, declared))
 
@@ -258,7 +260,13 @@ const BlobsHandlers = HttpApiBuilder.group(
           })
         }
         const body = yield* api(prefetch(blobs.get(key, span)))
-        return HttpServerResponse.stream(body, { status, headers, contentType, contentLength: length })
+        // large bodies read ahead while the socket drains, so engine reads and socket writes overlap (8 blocks)
+        return HttpServerResponse.stream(length > READ_AHEAD_FROM ? Stream.buffer(body, { capacity: 8 }) : body, {
+          status,
+          headers,
+          contentType,
+          contentLength: length
+        })
       })
 
     return handlers
