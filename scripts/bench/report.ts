@@ -23,7 +23,7 @@ export const fullSizes: Sizes = {
   rangeReads: 1000,
   releases: 10,
   httpMiB: 256,
-  httpSeconds: 5,
+  httpSeconds: 3,
   rssSmallMiB: 64,
   rssLargeMiB: 1024
 }
