@@ -243,25 +243,28 @@ const levelIo = async (
   const appends = await LevelBench.rawPackAppends(blocks, packDir)
   const puts = await LevelBench.rawLevelPuts(blocks, levelDir, { writeBufferSize: 64 * MiB })
   const mib = bytes / MiB
-  const rows = [
-    row({
-      id: "2 ingest/level",
-      figure: `engine put ${mib} MiB random`,
-      unit: "MiB/s",
-      project: engineWrite,
-      baselineLabel: "raw pack appends, same blocks, I/O only",
-      baseline: LevelBench.mibps(appends),
-      note: "level bench figures: single runs after the engine's, blocks precomputed in memory, I/O only"
-    }),
-    row({
-      id: "2 ingest/level",
-      figure: `engine put ${mib} MiB random`,
-      unit: "MiB/s",
-      project: engineWrite,
-      baselineLabel: "raw classic-level puts (64 MiB buffer), I/O only",
-      baseline: LevelBench.mibps(puts)
-    })
-  ]
+  const rows: Array<Row> = []
+  if (ctx.selected.has("ingest")) {
+    rows.push(
+      row({
+        id: "2 ingest/level",
+        figure: `engine put ${mib} MiB random`,
+        unit: "MiB/s",
+        project: engineWrite,
+        baselineLabel: "raw pack appends, same blocks, I/O only",
+        baseline: LevelBench.mibps(appends),
+        note: "level bench figures: single runs after the engine's, blocks precomputed in memory, I/O only"
+      }),
+      row({
+        id: "2 ingest/level",
+        figure: `engine put ${mib} MiB random`,
+        unit: "MiB/s",
+        project: engineWrite,
+        baselineLabel: "raw classic-level puts (64 MiB buffer), I/O only",
+        baseline: LevelBench.mibps(puts)
+      })
+    )
+  }
   if (engineRead !== undefined) {
     const packReads = await LevelBench.rawPackReads(blocks, appends.locations, packDir)
     const gets = await LevelBench.rawLevelGets(blocks, levelDir)
