@@ -121,7 +121,6 @@ export const makeWith = (
   collaborators: Collaborators = {}
 ): BlobStore.BlobStore => {
   const { registry, constraints, spill } = collaborators
-  const hashPool = config.hashing === "worker" ? sharedHashPool() : undefined
   const count = (operation: string, outcome: "ok" | "error") =>
     registry === undefined ? Effect.void : registry.increment(MetricKeys.blobOperations, { operation, outcome })
   const recordPut = (r: BlobStore.BlobWriteResult) =>
@@ -231,8 +230,11 @@ export const makeWith = (
       let duplicate = 0
       let duplicateBytes = 0
       const ingest =
-        hashPool !== undefined && config.algorithm === "sha-256" && blobAlgorithm === "sha-256"
-          ? IngestBlocks.offThread(source, chunker, hashPool.job())
+        config.hashing === "worker" &&
+        config.algorithm === "sha-256" &&
+        blobAlgorithm === "sha-256" &&
+        sharedHashPool() !== undefined
+          ? IngestBlocks.offThread(source, chunker, sharedHashPool()!.job())
           : IngestBlocks.inline(source, chunker, config.algorithm, blobAlgorithm)
 
       yield* ingest.blocks.pipe(

@@ -86,6 +86,10 @@ export const make = (): HashPool | undefined => {
     return undefined
   }
   worker.unref()
+  // an unref before the worker is online does not stick for its message port: repeat it once it is
+  worker.once("online", () => {
+    if (waiting.size === 0) worker.unref()
+  })
   let nextJob = 1
   const waiting = new Map<string, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   const failAll = (e: Error) => {

@@ -176,7 +176,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlobStore.BlobStore
             [777, 777]
           ]
           for (const c of cuts.slice(0, 4)) {
-            spans.push([c - 1, c + 1 <= size ? c + 1 : size], [c, Math.min(size, c + 10)], [Math.max(0, c - 10), c])
+            spans.push([c - 1, Math.min(c + 1, size)], [c, Math.min(size, c + 10)], [Math.max(0, c - 10), c])
           }
           if (cuts.length > 2) spans.push([cuts[0]!, cuts[2]!])
           for (const [s, e] of spans) {
