@@ -111,7 +111,6 @@ const plainScan = (buf: Uint8Array): void => {
       m = maskL
       phaseEnd = base + max
     }
-    // biome-ignore lint/complexity/useMathMinMax: same int32 select as the chunker
     stop = phaseEnd < n ? phaseEnd : n
     let hit = -1
     const stop8 = stop - 7

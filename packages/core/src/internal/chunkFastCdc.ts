@@ -89,7 +89,6 @@ export class FastCdcScanner {
         m = maskL
         phaseEnd = base + max
       }
-      // biome-ignore lint/complexity/useMathMinMax: a plain int32 select in the hot path, on purpose
       stop = phaseEnd < n ? phaseEnd : n
       // Find the first position in [i, stop) whose hash matches `m`: eight bytes per iteration in two DataView
       // loads, then the remaining 0..7 bytes one at a time.
