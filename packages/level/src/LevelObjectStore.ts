@@ -604,7 +604,7 @@ export const make = (
       putRange: (name, offset, bytes) =>
         Effect.gen(function* () {
           const operation = `${W}.putRange`
-          const data = bytes.slice()
+          const data = new Uint8Array(bytes)
           const replaced = yield* names.with(
             [name],
             "exclusive",
@@ -692,7 +692,7 @@ export const make = (
           if ((yield* readUpload) === undefined) {
             return yield* Effect.fail(notFound(operation, uploadId, "no such multipart upload"))
           }
-          const staged = yield* stage(operation, Stream.succeed(body.slice()))
+          const staged = yield* stage(operation, Stream.succeed(new Uint8Array(body)))
           const replaced = yield* uploads
             .with(
               [uploadId],

@@ -200,7 +200,7 @@ export const makeMemory = (): BlockStore => {
             existing.touchedAt = now
             return "duplicate"
           }
-          blocks.set(id, { key, bytes: bytes.slice(), touchedAt: now })
+          blocks.set(id, { key, bytes: new Uint8Array(bytes), touchedAt: now })
           order.add(id)
           return "fresh"
         })
@@ -208,7 +208,7 @@ export const makeMemory = (): BlockStore => {
     get: (key) =>
       Effect.sync(() => {
         const e = blocks.get(BinaryKey.format(key))
-        return e === undefined ? Option.none() : Option.some(e.bytes.slice())
+        return e === undefined ? Option.none() : Option.some(new Uint8Array(e.bytes))
       }),
     hasMany: (keys, options) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
@@ -277,9 +277,9 @@ export const withCache =
       Effect.suspend(() => {
         const id = BinaryKey.format(key)
         const hit = lru.get(id)
-        if (hit !== undefined) return Effect.as(note("hit"), Option.some(hit.slice()))
+        if (hit !== undefined) return Effect.as(note("hit"), Option.some(new Uint8Array(hit)))
         return Effect.tap(self.get(key), (o) => {
-          if (Option.isSome(o)) lru.set(id, o.value.slice())
+          if (Option.isSome(o)) lru.set(id, new Uint8Array(o.value))
           return note("miss")
         })
       })

@@ -289,11 +289,11 @@ export const makeMemory = (): KeyValueStore => {
     get: (key) =>
       Effect.sync(() => {
         const v = values.get(key)
-        return v === undefined ? Option.none() : Option.some(v.slice())
+        return v === undefined ? Option.none() : Option.some(new Uint8Array(v))
       }),
     put: (key, value) =>
       Effect.sync(() => {
-        const copy = value.slice()
+        const copy = new Uint8Array(value)
         if (!values.has(key)) order.add(key)
         values.set(key, copy)
       }),
@@ -313,14 +313,14 @@ export const makeMemory = (): KeyValueStore => {
           if (values.delete(key)) order.remove(key)
         } else {
           if (current === undefined) order.add(key)
-          values.set(key, next.slice())
+          values.set(key, new Uint8Array(next))
         }
         return true
       }),
     scan: (query) =>
       Effect.sync(() => {
         const page = order.page(query)
-        return { entries: page.keys.map((key) => ({ key, value: values.get(key)!.slice() })), more: page.more }
+        return { entries: page.keys.map((key) => ({ key, value: new Uint8Array(values.get(key)!) })), more: page.more }
       })
   })
 }

@@ -277,7 +277,7 @@ export const make = (p: Primitives): SchemaStore => {
             message: `not a valid JSON Schema: ${compiled.message}`
           })
         }
-        const bytes = schema.slice()
+        const bytes = new Uint8Array(schema)
         const { version } = yield* p.append({
           namespace: ns,
           schema: bytes,
@@ -333,7 +333,7 @@ export const makeMemory = (): SchemaStore => {
     namespace,
     version: index + 1,
     contentType: v.contentType,
-    schema: v.schema.slice(),
+    schema: new Uint8Array(v.schema),
     digest: v.digest,
     createdAt: v.createdAt
   })
@@ -357,7 +357,12 @@ export const makeMemory = (): SchemaStore => {
         if (latest !== undefined && latest.digest === r.digest && latest.schema.byteLength === r.schema.byteLength) {
           return { version: versions.length, created: false }
         }
-        versions.push({ contentType: r.contentType, schema: r.schema.slice(), digest: r.digest, createdAt: now })
+        versions.push({
+          contentType: r.contentType,
+          schema: new Uint8Array(r.schema),
+          digest: r.digest,
+          createdAt: now
+        })
         return { version: versions.length, created: true }
       }),
     get: (namespace, version) =>

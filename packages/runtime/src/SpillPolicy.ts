@@ -268,7 +268,7 @@ export const fromConfig = (input: SpillConfigInput = {}): SpillPolicy => {
                   )
                 }
                 total += n
-                return write(bytes.slice(), state.size).pipe(
+                return write(new Uint8Array(bytes), state.size).pipe(
                   Effect.onExit((exit) =>
                     Effect.sync(() => {
                       if (Exit.isSuccess(exit)) state.size += n
@@ -356,7 +356,7 @@ export const fromConfig = (input: SpillConfigInput = {}): SpillPolicy => {
             }
             if (!(size + bytes.byteLength > cfg.threshold)) {
               return Effect.sync(() => {
-                if (bytes.byteLength > 0) chunks.push(bytes.slice())
+                if (bytes.byteLength > 0) chunks.push(new Uint8Array(bytes))
                 size += bytes.byteLength
               })
             }
@@ -367,7 +367,7 @@ export const fromConfig = (input: SpillConfigInput = {}): SpillPolicy => {
         Stream.suspend(() => {
           if (file !== undefined) return file.read()
           const snapshot = chunks.slice()
-          return Stream.fromIterable(snapshot).pipe(Stream.map((c) => c.slice()))
+          return Stream.fromIterable(snapshot).pipe(Stream.map((c) => new Uint8Array(c)))
         })
       const result: SpillBuffer = {
         append,

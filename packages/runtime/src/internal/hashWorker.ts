@@ -22,7 +22,10 @@ parentPort.on("message", (m) => {
       return
     }
     const s = jobs.get(m.job)
-    if (s === undefined) return
+    if (s === undefined) {
+      if (m.t !== "abort") parentPort.postMessage({ job: m.job, seq: m.seq, error: "unknown or aborted job" })
+      return
+    }
     if (m.t === "abort") { jobs.delete(m.job); return }
     if (m.t === "push") {
       const bytes = new Uint8Array(m.buf)
@@ -140,6 +143,14 @@ export const make = (): HashPool | undefined => {
         },
         abort: () => {
           worker.postMessage({ t: "abort", job })
+          // nobody awaits this job any more: settle whatever is outstanding so the worker can be unref'd
+          for (const [id, w] of waiting) {
+            if (id.startsWith(`${job}:`)) {
+              waiting.delete(id)
+              w.reject(new Error("hash job aborted"))
+            }
+          }
+          if (waiting.size === 0) worker.unref()
         }
       }
     },

@@ -164,7 +164,7 @@ export const makeMemory = (): MutableObjectStore.MutableObjectStore => {
           Effect.suspend(() => {
             size += chunk.byteLength
             if (size > maxObjectSize) return Effect.fail(tooLarge(op, name, size))
-            const copy = chunk.slice()
+            const copy = new Uint8Array(chunk)
             parts.push(copy)
             hash.update(copy)
             return Effect.void
@@ -272,7 +272,7 @@ export const makeMemory = (): MutableObjectStore.MutableObjectStore => {
         const upload = uploads.get(uploadId)
         if (upload === undefined) return Effect.fail(notFound(op, uploadId, "no such multipart upload"))
         if (body.byteLength > maxObjectSize) return Effect.fail(tooLarge(op, upload.name, body.byteLength))
-        const bytes = body.slice()
+        const bytes = new Uint8Array(body)
         const etag = Checks.md5Hex(bytes)
         upload.parts.set(partNumber, { bytes, etag })
         return Effect.succeed({ partNumber, etag, size: bytes.byteLength })

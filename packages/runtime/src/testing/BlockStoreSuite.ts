@@ -96,6 +96,15 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlockStore.BlockSto
           const out = Option.getOrThrow(yield* store.get(b.key))
           out.fill(1)
           assert.isTrue(Gen.bytesEqual(Option.getOrThrow(yield* store.get(b.key)), b.bytes))
+          // Node Buffers too (Buffer#slice is a view, so a store that copies with it shares memory)
+          const c = Gen.block(1024)
+          const buf = Buffer.from(c.bytes)
+          yield* store.put(c.key, buf)
+          buf.fill(0)
+          const got = Option.getOrThrow(yield* store.get(c.key))
+          assert.isTrue(Gen.bytesEqual(got, c.bytes))
+          got.fill(2)
+          assert.isTrue(Gen.bytesEqual(Option.getOrThrow(yield* store.get(c.key)), c.bytes))
         }),
       t
     )
