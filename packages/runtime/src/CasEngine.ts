@@ -26,8 +26,8 @@ import type * as BlobStore from "./BlobStore.ts"
 import * as BlockStoreM from "./BlockStore.ts"
 import * as ConstraintPolicy from "./ConstraintPolicy.ts"
 import * as IngestLeases from "./IngestLeases.ts"
-import * as HashWorker from "./internal/hashWorker.ts"
 import * as IngestBlocks from "./internal/ingestBlocks.ts"
+import * as IngestPool from "./internal/ingestPool.ts"
 import * as ManifestBuffer from "./internal/manifestBuffer.ts"
 import * as ManifestStoreM from "./ManifestStore.ts"
 import * as MetricKeys from "./MetricKeys.ts"
@@ -48,7 +48,10 @@ export interface EngineConfig {
   readonly readAhead: number
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
-  /** `worker`: SHA-256 hashing in a worker thread, in parallel with chunking (default); `inline`: on the caller's thread. */
+  /**
+   * `worker` (default): chunking and block hashing on a worker thread, the whole-blob hash and storage on the caller's
+   * (SHA-256 only); `inline`: everything on the caller's thread.
+   */
   readonly hashing: "worker" | "inline"
 }
 
@@ -233,8 +236,8 @@ export const makeWith = (
         config.hashing === "worker" &&
         config.algorithm === "sha-256" &&
         blobAlgorithm === "sha-256" &&
-        sharedHashPool() !== undefined
-          ? IngestBlocks.offThread(source, chunker, sharedHashPool()!.job())
+        sharedPool() !== undefined
+          ? IngestBlocks.offThread(source, sharedPool()!.job(chunker.id))
           : IngestBlocks.inline(source, chunker, config.algorithm, blobAlgorithm)
 
       yield* ingest.blocks.pipe(
@@ -427,11 +430,11 @@ export const makeWith = (
   }
 }
 
-let hashPoolInstance: HashWorker.HashPool | undefined | null = null
-/** One hashing worker per process, started on first use (it does not keep the process alive when idle). */
-const sharedHashPool = (): HashWorker.HashPool | undefined => {
-  if (hashPoolInstance === null) hashPoolInstance = HashWorker.make()
-  return hashPoolInstance
+let poolInstance: IngestPool.IngestPool | undefined | null = null
+/** One ingest worker per process, started on first use (it does not keep the process alive when idle). */
+const sharedPool = (): IngestPool.IngestPool | undefined => {
+  if (poolInstance === null) poolInstance = IngestPool.make()
+  return poolInstance
 }
 
 const statOf = (s: Manifest.ManifestSummary): BlobStore.BlobStat => ({

@@ -110,20 +110,22 @@ describe("CAS engine", () => {
     )
   })
 
-  it.effect("a shifted copy deduplicates: bytes inserted at the front of a 16 MiB blob leave most blocks duplicate", () =>
-    Effect.gen(function* () {
-      const store = yield* BlobStore.BlobStore
-      const original = Gen.randomBytes(16 * 1024 * 1024)
-      const first = yield* store.put(body(original))
-      const shifted = Gen.concat([Gen.randomBytes(137), original])
-      const second = yield* store.put(body(shifted))
-      assert.isTrue(second.created)
-      assert.isAtLeast(second.duplicateBlocks, Math.floor(second.blockCount * 0.9))
-      assert.isAtMost(second.freshBlocks, 3)
-      assert.isBelow(second.freshBytes, 1024 * 1024)
-      assert.isTrue(Gen.bytesEqual(yield* collect(store.get(second.key)), shifted))
-      assert.isTrue(Gen.bytesEqual(yield* collect(store.get(first.key)), original))
-    }).pipe(Effect.provide(BlobStore.layerMemory))
+  it.effect(
+    "a shifted copy deduplicates: bytes inserted at the front of a 16 MiB blob leave most blocks duplicate",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* BlobStore.BlobStore
+        const original = Gen.randomBytes(16 * 1024 * 1024)
+        const first = yield* store.put(body(original))
+        const shifted = Gen.concat([Gen.randomBytes(137), original])
+        const second = yield* store.put(body(shifted))
+        assert.isTrue(second.created)
+        assert.isAtLeast(second.duplicateBlocks, Math.floor(second.blockCount * 0.9))
+        assert.isAtMost(second.freshBlocks, 3)
+        assert.isBelow(second.freshBytes, 1024 * 1024)
+        assert.isTrue(Gen.bytesEqual(yield* collect(store.get(second.key)), shifted))
+        assert.isTrue(Gen.bytesEqual(yield* collect(store.get(first.key)), original))
+      }).pipe(Effect.provide(BlobStore.layerMemory))
   )
 
   it.effect("a range read fetches only the blocks that intersect the range", () => {

@@ -2,14 +2,14 @@
  * The front of the ingest pipeline: bytes in, keyed blocks out (with their offsets), plus the whole-content digest
  * once the stream has ended. Two strategies give identical results:
  * - `inline`: chunk and hash on the calling thread;
- * - `offThread`: chunk on the calling thread while a worker hashes blocks and the whole content (see hashWorker);
- *   chunks are handed over in order and up to `lookahead` of them are in flight.
+ * - `offThread`: a worker chunks and hashes blocks (see ingestPool) while the calling thread hashes the whole
+ *   content and stores; chunks are handed over in order and up to `lookahead` of them are in flight.
  */
 import { BinaryKey, type Chunker, type HashAlgorithm, Hashing } from "@graviton/core"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as StorageError from "../StorageError.ts"
-import type * as HashWorker from "./hashWorker.ts"
+import type * as IngestPool from "./ingestPool.ts"
 
 export interface PendingBlock {
   readonly key: BinaryKey.BinaryKey
@@ -67,54 +67,43 @@ export const inline = <E, R>(
 }
 
 const workerFailure = (cause: unknown) =>
-  StorageError.unknown("BlobStore.put", { message: "the hashing worker failed", cause })
+  StorageError.unknown("BlobStore.put", { message: "the ingest worker failed", cause })
 
+/**
+ * Chunking and block hashing on the ingest worker; the whole-content SHA-256 on the calling thread (which would
+ * otherwise mostly wait). Each chunk is copied once into a buffer that is transferred to the worker and back.
+ */
 export const offThread = <E, R>(
   source: Stream.Stream<Uint8Array, E, R>,
-  chunker: Chunker.Chunker,
-  job: HashWorker.HashJob,
+  job: IngestPool.IngestJob,
   lookahead = 8
 ): Ingest<E, R> => {
   const c: Counter = { index: 0, offset: 0 }
+  const whole = Hashing.make("sha-256")
   let size = 0
-  /** Absolute offset where the block being cut began. */
-  let blockStart = 0
   let digest: string | undefined
   const handOver = (chunk: Uint8Array) => {
-    const chunkStart = size
     size += chunk.byteLength
-    const blocks = chunker.push(chunk)
-    const cuts = new Array<number>(blocks.length)
-    for (let i = 0; i < blocks.length; i++) {
-      blockStart += blocks[i]!.byteLength
-      cuts[i] = blockStart - chunkStart
-    }
-    const digests = job.push(chunk, cuts)
+    const copy = new Uint8Array(chunk)
+    whole.update(copy)
+    const reply = job.push(copy.buffer as ArrayBuffer)
     // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
-    digests.catch(() => undefined)
-    return { blocks, digests }
+    reply.catch(() => undefined)
+    return reply
   }
-  const keyedAll = (blocks: ReadonlyArray<Uint8Array>, digests: ReadonlyArray<string>) =>
-    blocks.map((bytes, i) => pending(c, BinaryKey.unsafeMake("sha-256", digests[i]!, bytes.byteLength), bytes))
+  const keyed = (r: { readonly blocks: ReadonlyArray<Uint8Array>; readonly digests: ReadonlyArray<string> }) =>
+    r.blocks.map((bytes, i) => pending(c, BinaryKey.unsafeMake("sha-256", r.digests[i]!, bytes.byteLength), bytes))
   const blocks = source.pipe(
     Stream.filter((chunk) => chunk.byteLength > 0),
     Stream.map(handOver),
     Stream.buffer({ capacity: lookahead }),
-    Stream.mapEffect(({ blocks: bs, digests }) =>
-      Effect.map(Effect.tryPromise({ try: () => digests, catch: workerFailure }), (ds) => keyedAll(bs, ds))
-    ),
+    Stream.mapEffect((reply) => Effect.map(Effect.tryPromise({ try: () => reply, catch: workerFailure }), keyed)),
     Stream.flattenIterable,
     Stream.concat(
       Stream.unwrap(
-        Effect.suspend(() => {
-          const last = chunker.finish()
-          return Effect.map(
-            Effect.tryPromise({ try: () => job.finish(last.length > 0), catch: workerFailure }),
-            (r) => {
-              digest = r.whole
-              return Stream.fromIterable(keyedAll(last, r.digests))
-            }
-          )
+        Effect.map(Effect.tryPromise({ try: () => job.finish(), catch: workerFailure }), (r) => {
+          digest = whole.digestHex()
+          return Stream.fromIterable(keyed(r))
         })
       )
     ),
