@@ -335,10 +335,21 @@ export interface ByteSpan {
  * The half-open range `[start, end)` of entry **indices** whose bytes intersect `span`, found by binary search in
  * O(log n). Empty (`start === end`) when the span is empty or lies outside the blob. Assumes a valid manifest.
  */
-export const indexRange = (manifest: Manifest, span: ByteSpan): { readonly start: number; readonly end: number } => {
-  const entries = manifest.entries
+export const indexRange = (manifest: Manifest, span: ByteSpan): { readonly start: number; readonly end: number } =>
+  entryIndexRange(manifest.entries, manifest.blobKey.size, span)
+
+/**
+ * {@link indexRange} over any contiguous, ordered entry list of a blob of `size` bytes (e.g. a stored manifest's
+ * entries); `span` absent means all entries.
+ */
+export const entryIndexRange = (
+  entries: ReadonlyArray<{ readonly offset: number; readonly size: number }>,
+  size: number,
+  span: ByteSpan | undefined
+): { readonly start: number; readonly end: number } => {
+  if (span === undefined) return { start: 0, end: entries.length }
   const lo = Math.max(0, span.start)
-  const hi = Math.min(manifest.blobKey.size, span.end)
+  const hi = Math.min(size, span.end)
   if (!(lo < hi)) return { start: 0, end: 0 }
   // first entry whose end is > lo
   let a = 0

@@ -28,7 +28,7 @@ import * as Option from "effect/Option"
 import * as Persistence from "effect/persistence/KeyValueStore"
 import * as Schema from "effect/Schema"
 import * as Cursor from "./internal/cursor.ts"
-import { KvSortedKeys } from "./internal/kvSortedKeys.ts"
+import { SortedKeys } from "./internal/sortedKeys.ts"
 import * as StorageError from "./StorageError.ts"
 
 /** Largest key: 1024 bytes of UTF-8. */
@@ -284,7 +284,7 @@ export const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean =>
  */
 export const makeMemory = (): KeyValueStore => {
   const values = new Map<string, Uint8Array>()
-  const order = new KvSortedKeys()
+  const order = new SortedKeys()
   return make({
     get: (key) =>
       Effect.sync(() => {

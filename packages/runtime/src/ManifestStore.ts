@@ -224,32 +224,11 @@ export const decodeListOptions = (
 }
 
 /** Index range `[start, end)` of the entries intersecting `range` in a contiguous entry array. */
-export const entryIndexRange = (
+export const entryIndexRange: (
   entries: ReadonlyArray<Manifest.ManifestEntry>,
   size: number,
   range: Span.Span | undefined
-): { readonly start: number; readonly end: number } => {
-  if (range === undefined) return { start: 0, end: entries.length }
-  const lo = Math.max(0, range.start)
-  const hi = Math.min(size, range.end)
-  if (!(lo < hi)) return { start: 0, end: 0 }
-  let a = 0
-  let b = entries.length
-  while (a < b) {
-    const m = (a + b) >>> 1
-    const e = entries[m]!
-    if (e.offset + e.size <= lo) a = m + 1
-    else b = m
-  }
-  const first = a
-  b = entries.length
-  while (a < b) {
-    const m = (a + b) >>> 1
-    if (entries[m]!.offset < hi) a = m + 1
-    else b = m
-  }
-  return { start: first, end: a }
-}
+) => { readonly start: number; readonly end: number } = Manifest.entryIndexRange
 
 export const receiptOf = (summary: Manifest.ManifestSummary, created: boolean): CommitReceipt => ({
   blobKey: summary.blobKey,

@@ -18,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { compare, KvSortedKeys } from "./internal/kvSortedKeys.ts"
+import { compare, SortedKeys } from "./internal/sortedKeys.ts"
 import * as StorageError from "./StorageError.ts"
 
 /** Longest sector name. */
@@ -295,7 +295,7 @@ interface KeyEntry {
  */
 export const makeMemory = (): ReplicaIndex => {
   const byKey = new Map<string, KeyEntry>()
-  const bySector = new Map<string, KvSortedKeys>()
+  const bySector = new Map<string, SortedKeys>()
   const sorted = (replicas: Map<string, Replica>) =>
     Array.from(replicas.values()).sort((a, b) => compare(a.sector, b.sector))
   return make({
@@ -317,7 +317,7 @@ export const makeMemory = (): ReplicaIndex => {
         entry.replicas.set(sector, next)
         let index = bySector.get(sector)
         if (index === undefined) {
-          index = new KvSortedKeys()
+          index = new SortedKeys()
           bySector.set(sector, index)
         }
         index.add(id)

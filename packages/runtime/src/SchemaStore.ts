@@ -21,8 +21,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { compare } from "./internal/kvSortedKeys.ts"
 import * as Json from "./internal/schemaJson.ts"
+import { compare } from "./internal/sortedKeys.ts"
 import * as StorageError from "./StorageError.ts"
 
 /** Longest namespace. */

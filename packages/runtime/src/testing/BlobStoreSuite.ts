@@ -18,7 +18,8 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as BlobStore from "../BlobStore.ts"
-import * as StorageError from "../StorageError.ts"
+import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -48,13 +49,6 @@ const countingBody = (bytes: Uint8Array) => {
   )
   return { stream, parts: parts.length, pulls: () => pulls }
 }
-
-const expectReason = <A, E>(eff: Effect.Effect<A, E>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.isTrue(StorageError.isStorageError(e), `expected a StorageError, got ${String(e)}`)
-    assert.strictEqual((e as StorageError.StorageError).reason._tag, tag, (e as StorageError.StorageError).message)
-  })
 
 /** Block boundaries of a blob as its chunker cut it. */
 const boundaries = (chunkerId: string, bytes: Uint8Array): Array<number> => {

@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import { TestClock } from "effect/testing"
 import * as BlockStore from "../BlockStore.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -27,14 +28,6 @@ export interface Options {
   /** Skip the 16 MiB block test (slow backends). */
   readonly skipLargeBlocks?: boolean | undefined
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e._tag, "StorageError")
-    assert.strictEqual(e.reason._tag, tag, e.message)
-    return e
-  })
 
 export const run = <E>(name: string, storeLayer: Layer.Layer<BlockStore.BlockStore, E>, options: Options = {}) =>
   layer(storeLayer, { timeout: "120 seconds" })(`BlockStore contract: ${name}`, (it) => {

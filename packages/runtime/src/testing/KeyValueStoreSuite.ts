@@ -21,6 +21,7 @@ import * as Persistence from "effect/persistence/KeyValueStore"
 import * as Schema from "effect/Schema"
 import * as KeyValueStore from "../KeyValueStore.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -29,14 +30,6 @@ export interface Options {
   /** Skip the 32 MiB value test (slow backends). */
   readonly skipLargeValues?: boolean | undefined
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e._tag, "StorageError")
-    assert.strictEqual(e.reason._tag, tag, e.message)
-    return e
-  })
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()

@@ -14,6 +14,7 @@ import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as ManifestStore from "../ManifestStore.ts"
 import * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 
 export interface Options {
   readonly timeout?: number | undefined
@@ -46,12 +47,6 @@ export const randomDraft = (
     list
   }
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e.reason._tag, tag, e.message)
-  })
 
 export const run = <E>(name: string, storeLayer: Layer.Layer<ManifestStore.ManifestStore, E>, options: Options = {}) =>
   layer(storeLayer, { timeout: "180 seconds" })(`ManifestStore contract: ${name}`, (it) => {

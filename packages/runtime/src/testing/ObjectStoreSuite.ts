@@ -26,6 +26,7 @@ import { TestClock } from "effect/testing"
 import * as ImmutableObjectStore from "../ImmutableObjectStore.ts"
 import * as MutableObjectStore from "../MutableObjectStore.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -62,15 +63,6 @@ const MiB = 1024 * 1024
 
 /** A failure of a test's own body stream (not a store error). */
 export class BodyFailed extends Data.TaggedError("BodyFailed")<{ readonly afterBytes: number }> {}
-
-const expectReason = <A, E>(eff: Effect.Effect<A, E>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual((e as { _tag?: unknown })._tag, "StorageError", String(e))
-    const se = e as unknown as StorageError.StorageError
-    assert.strictEqual(se.reason._tag, tag, se.message)
-    return se
-  })
 
 const md5 = (bytes: Uint8Array): string => createHash("md5").update(bytes).digest("hex")
 

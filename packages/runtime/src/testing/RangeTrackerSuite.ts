@@ -17,20 +17,13 @@ import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as RangeTracker from "../RangeTracker.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
   /** Per-test timeout in ms. */
   readonly timeout?: number | undefined
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e._tag, "StorageError")
-    assert.strictEqual(e.reason._tag, tag, e.message)
-    return e
-  })
 
 const span = (start: number, end: number): Span.Span => Span.unsafeMake(start, end)
 const set = (...pairs: ReadonlyArray<readonly [number, number]>): RangeSet.RangeSet =>

@@ -19,6 +19,7 @@ import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as ReplicaIndex from "../ReplicaIndex.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -27,14 +28,6 @@ export interface Options {
   /** Whether `updatedAt` follows the Effect Clock (TestClock); false for server-side clocks. */
   readonly clockDriven?: boolean | undefined
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e._tag, "StorageError")
-    assert.strictEqual(e.reason._tag, tag, e.message)
-    return e
-  })
 
 const span = (start: number, end: number): Span.Span => Span.unsafeMake(start, end)
 const set = (...pairs: ReadonlyArray<readonly [number, number]>): RangeSet.RangeSet =>

@@ -18,6 +18,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as SchemaStore from "../SchemaStore.ts"
 import type * as StorageError from "../StorageError.ts"
+import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
 export interface Options {
@@ -26,14 +27,6 @@ export interface Options {
   /** Whether `createdAt` follows the Effect Clock (TestClock); false for server-side clocks. */
   readonly clockDriven?: boolean | undefined
 }
-
-const expectReason = <A>(eff: Effect.Effect<A, StorageError.StorageError>, tag: StorageError.ReasonTag) =>
-  Effect.gen(function* () {
-    const e = yield* Effect.flip(eff)
-    assert.strictEqual(e._tag, "StorageError")
-    assert.strictEqual(e.reason._tag, tag, e.message)
-    return e
-  })
 
 const enc = new TextEncoder()
 const json = (value: unknown): Uint8Array => enc.encode(JSON.stringify(value))

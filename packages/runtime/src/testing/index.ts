@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 
+export * as Assertions from "./Assertions.ts"
 export * as BlobStoreSuite from "./BlobStoreSuite.ts"
 export * as BlockStoreSuite from "./BlockStoreSuite.ts"
 export * as CrashLaws from "./CrashLaws.ts"
