@@ -16,7 +16,6 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { TestClock } from "effect/testing"
 import * as BlockStore from "../BlockStore.ts"
-import type * as StorageError from "../StorageError.ts"
 import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 

@@ -16,7 +16,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as RangeTracker from "../RangeTracker.ts"
-import type * as StorageError from "../StorageError.ts"
 import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 

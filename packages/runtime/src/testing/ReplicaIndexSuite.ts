@@ -18,7 +18,6 @@ import type * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as ReplicaIndex from "../ReplicaIndex.ts"
-import type * as StorageError from "../StorageError.ts"
 import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 

@@ -17,7 +17,6 @@ import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as SchemaStore from "../SchemaStore.ts"
-import type * as StorageError from "../StorageError.ts"
 import { expectReason } from "./Assertions.ts"
 import * as Gen from "./Generators.ts"
 
