@@ -80,7 +80,8 @@ export interface BlockStore {
    * Stores `bytes` under `key` unless the key is present. Returns `"fresh"` when written now, `"duplicate"` when
    * already present (and then refreshes `touchedAt`; the stored bytes are not replaced). Fails `InvalidArgument`
    * when `bytes` is empty or longer than {@link maxStoredSize}. Once this succeeds the block survives a restart of
-   * a persistent backend.
+   * a persistent backend. The store keeps no reference to `bytes` after the returned effect completes (it copies
+   * what it keeps), so the caller may reuse the buffer then.
    */
   readonly put: (key: BinaryKey.BinaryKey, bytes: Uint8Array) => Effect.Effect<PutOutcome, StorageError.StorageError>
   /** `put` for many blocks; outcomes are in input order. Not atomic as a whole: each block is written or not. */

@@ -176,13 +176,10 @@ export const makeWith = (
         }
         return { index: b.index, blockKey: b.key, offset: b.offset, size: b.bytes.byteLength }
       })
-      return {
-        entries,
-        fresh,
-        freshBytes,
-        duplicate: batch.length - fresh,
-        duplicateBytes: batch.reduce((n, b) => n + b.bytes.byteLength, 0) - freshBytes
-      }
+      const duplicateBytes = batch.reduce((n, b) => n + b.bytes.byteLength, 0) - freshBytes
+      // the store keeps no reference to the bytes once put returns: pooled hand-over buffers may be reused
+      for (const b of batch) b.release?.()
+      return { entries, fresh, freshBytes, duplicate: batch.length - fresh, duplicateBytes }
     })
 
   const put: BlobStore.BlobStore["put"] = (body, options) =>

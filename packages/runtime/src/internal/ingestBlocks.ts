@@ -16,6 +16,11 @@ export interface PendingBlock {
   readonly bytes: Uint8Array
   readonly offset: number
   readonly index: number
+  /**
+   * Called once the block's bytes are no longer needed (after it was written, or found present): they may be a view
+   * of a pooled buffer that is then reused.
+   */
+  readonly release?: (() => void) | undefined
 }
 
 export interface Ingest<E, R> {
@@ -30,8 +35,13 @@ interface Counter {
   offset: number
 }
 
-const pending = (c: Counter, key: BinaryKey.BinaryKey, bytes: Uint8Array): PendingBlock => {
-  const b = { key, bytes, offset: c.offset, index: c.index }
+const pending = (
+  c: Counter,
+  key: BinaryKey.BinaryKey,
+  bytes: Uint8Array,
+  release?: (() => void) | undefined
+): PendingBlock => {
+  const b = { key, bytes, offset: c.offset, index: c.index, release }
   c.offset += bytes.byteLength
   c.index++
   return b
@@ -69,9 +79,16 @@ export const inline = <E, R>(
 const workerFailure = (cause: unknown) =>
   StorageError.unknown("BlobStore.put", { message: "the ingest worker failed", cause })
 
+/** Capacity of the pooled hand-over buffers (larger chunks get a buffer of their own). */
+const POOLED = 1024 * 1024
+/** Most idle pooled buffers kept per ingest. */
+const MAX_IDLE = 16
+
 /**
  * Chunking and block hashing on the ingest worker; the whole-content SHA-256 on the calling thread (which would
- * otherwise mostly wait). Each chunk is copied once into a buffer that is transferred to the worker and back.
+ * otherwise mostly wait). Each chunk is copied once into a hand-over buffer that is transferred to the worker and
+ * back. Hand-over buffers are pooled: a buffer returns to the pool when every block viewing it was released (see
+ * {@link PendingBlock.release}), so a long ingest does not allocate (and page-fault) a fresh megabyte per chunk.
  */
 export const offThread = <E, R>(
   source: Stream.Stream<Uint8Array, E, R>,
@@ -80,19 +97,49 @@ export const offThread = <E, R>(
 ): Ingest<E, R> => {
   const c: Counter = { index: 0, offset: 0 }
   const whole = Hashing.make("sha-256")
+  const idle: Array<ArrayBuffer> = []
   let size = 0
   let digest: string | undefined
+  const take = (length: number): ArrayBuffer =>
+    length <= POOLED ? (idle.pop() ?? new ArrayBuffer(POOLED)) : new ArrayBuffer(length)
+  const giveBack = (buffer: ArrayBuffer) => {
+    if (buffer.byteLength === POOLED && idle.length < MAX_IDLE) idle.push(buffer)
+  }
   const handOver = (chunk: Uint8Array) => {
     size += chunk.byteLength
-    const copy = new Uint8Array(chunk)
+    const buffer = take(chunk.byteLength)
+    const copy = new Uint8Array(buffer, 0, chunk.byteLength)
+    copy.set(chunk)
     whole.update(copy)
-    const reply = job.push(copy.buffer as ArrayBuffer)
+    const reply = job.push(buffer, chunk.byteLength)
     // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
     reply.catch(() => undefined)
     return reply
   }
-  const keyed = (r: { readonly blocks: ReadonlyArray<Uint8Array>; readonly digests: ReadonlyArray<string> }) =>
-    r.blocks.map((bytes, i) => pending(c, BinaryKey.unsafeMake("sha-256", r.digests[i]!, bytes.byteLength), bytes))
+  const keyed = (r: {
+    readonly buffer?: ArrayBuffer | undefined
+    readonly blocks: ReadonlyArray<Uint8Array>
+    readonly digests: ReadonlyArray<string>
+  }) => {
+    const buffer = r.buffer
+    let views = 0
+    if (buffer !== undefined) for (const b of r.blocks) if (b.buffer === buffer) views++
+    if (buffer !== undefined && views === 0) giveBack(buffer)
+    const release =
+      buffer === undefined || views === 0
+        ? undefined
+        : () => {
+            if (--views === 0) giveBack(buffer)
+          }
+    return r.blocks.map((bytes, i) =>
+      pending(
+        c,
+        BinaryKey.unsafeMake("sha-256", r.digests[i]!, bytes.byteLength),
+        bytes,
+        bytes.buffer === buffer ? release : undefined
+      )
+    )
+  }
   const blocks = source.pipe(
     Stream.filter((chunk) => chunk.byteLength > 0),
     Stream.map(handOver),

@@ -9,12 +9,18 @@ import type { BlockRef, Reply } from "./ingestWorker.ts"
 /** One ingest's chunking and block hashing. */
 export interface IngestJob {
   /**
-   * Hands over `buffer` (transferred: the caller must not touch it afterwards) and resolves with the blocks that ended
-   * in it: views of the returned buffer or standalone buffers, with their SHA-256 digests.
+   * Hands over the first `length` bytes of `buffer` (transferred: the caller must not touch it until the reply) and
+   * resolves with `buffer` back and the blocks that ended in it: views of `buffer` or standalone buffers, with their
+   * SHA-256 digests.
    */
   readonly push: (
-    buffer: ArrayBuffer
-  ) => Promise<{ readonly blocks: ReadonlyArray<Uint8Array>; readonly digests: ReadonlyArray<string> }>
+    buffer: ArrayBuffer,
+    length: number
+  ) => Promise<{
+    readonly buffer?: ArrayBuffer | undefined
+    readonly blocks: ReadonlyArray<Uint8Array>
+    readonly digests: ReadonlyArray<string>
+  }>
   /** The final partial block, if any. */
   readonly finish: () => Promise<{
     readonly blocks: ReadonlyArray<Uint8Array>
@@ -33,7 +39,7 @@ const materialize = (reply: Reply) => {
   const blocks = (reply.blocks ?? []).map((ref: BlockRef) =>
     "b" in ref ? new Uint8Array(ref.b) : back!.subarray(ref.o, ref.o + ref.l)
   )
-  return { blocks, digests: reply.digests ?? [] }
+  return { buffer: reply.buf, blocks, digests: reply.digests ?? [] }
 }
 
 /** Starts the worker, or returns `undefined` when worker threads are unavailable. */
@@ -80,7 +86,7 @@ export const make = (): IngestPool | undefined => {
           worker.postMessage(message, [...transfer])
         }).then(materialize)
       return {
-        push: (buffer) => request({ t: "push", job, seq: seq++, buf: buffer }, [buffer]),
+        push: (buffer, length) => request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]),
         finish: () => request({ t: "finish", job, seq: seq++ }, []),
         abort: () => {
           worker.postMessage({ t: "abort", job })

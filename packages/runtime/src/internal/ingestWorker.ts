@@ -13,7 +13,7 @@ export type BlockRef = { readonly o: number; readonly l: number } | { readonly b
 
 export type Request =
   | { readonly t: "start"; readonly job: number; readonly chunker: string }
-  | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer }
+  | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer; readonly len: number }
   | { readonly t: "finish"; readonly job: number; readonly seq: number }
   | { readonly t: "abort"; readonly job: number }
 
@@ -67,7 +67,7 @@ if (port !== null) {
       }
       const transfer: Array<ArrayBuffer> = []
       if (m.t === "push") {
-        const { refs, digests } = describe(m.buf, chunker.push(new Uint8Array(m.buf)), transfer)
+        const { refs, digests } = describe(m.buf, chunker.push(new Uint8Array(m.buf, 0, m.len)), transfer)
         transfer.push(m.buf)
         port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests } satisfies Reply, transfer)
         return
