@@ -85,8 +85,8 @@ const POOLED = 1024 * 1024
 const MAX_IDLE = 16
 
 /**
- * Chunking and block hashing on the ingest worker; the whole-content SHA-256 on the calling thread (which would
- * otherwise mostly wait). Each chunk is copied once into a hand-over buffer that is transferred to the worker and
+ * Chunking, block hashing and the whole-content SHA-256 on the ingest worker; the calling thread copies, stores and
+ * commits. Each chunk is copied once into a hand-over buffer that is transferred to the worker and
  * back. Hand-over buffers are pooled: a buffer returns to the pool when every block viewing it was released (see
  * {@link PendingBlock.release}), so a long ingest does not allocate (and page-fault) a fresh megabyte per chunk.
  */
@@ -96,7 +96,6 @@ export const offThread = <E, R>(
   lookahead = 8
 ): Ingest<E, R> => {
   const c: Counter = { index: 0, offset: 0 }
-  const whole = Hashing.make("sha-256")
   const idle: Array<ArrayBuffer> = []
   let size = 0
   let digest: string | undefined
@@ -110,7 +109,6 @@ export const offThread = <E, R>(
     const buffer = take(chunk.byteLength)
     const copy = new Uint8Array(buffer, 0, chunk.byteLength)
     copy.set(chunk)
-    whole.update(copy)
     const reply = job.push(buffer, chunk.byteLength)
     // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
     reply.catch(() => undefined)
@@ -149,7 +147,7 @@ export const offThread = <E, R>(
     Stream.concat(
       Stream.unwrap(
         Effect.map(Effect.tryPromise({ try: () => job.finish(), catch: workerFailure }), (r) => {
-          digest = whole.digestHex()
+          digest = r.whole
           return Stream.fromIterable(keyed(r))
         })
       )

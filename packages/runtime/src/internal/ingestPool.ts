@@ -21,8 +21,9 @@ export interface IngestJob {
     readonly blocks: ReadonlyArray<Uint8Array>
     readonly digests: ReadonlyArray<string>
   }>
-  /** The final partial block, if any. */
+  /** The final partial block, if any, and the whole content's SHA-256. */
   readonly finish: () => Promise<{
+    readonly whole?: string | undefined
     readonly blocks: ReadonlyArray<Uint8Array>
     readonly digests: ReadonlyArray<string>
   }>
@@ -39,7 +40,7 @@ const materialize = (reply: Reply) => {
   const blocks = (reply.blocks ?? []).map((ref: BlockRef) =>
     "b" in ref ? new Uint8Array(ref.b) : back!.subarray(ref.o, ref.o + ref.l)
   )
-  return { buffer: reply.buf, blocks, digests: reply.digests ?? [] }
+  return { buffer: reply.buf, blocks, digests: reply.digests ?? [], whole: reply.whole }
 }
 
 /** Starts the worker, or returns `undefined` when worker threads are unavailable. */

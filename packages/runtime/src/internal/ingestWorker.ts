@@ -1,10 +1,10 @@
 /**
- * The ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker) and hashes every
- * block with SHA-256, then hands the chunk's buffer back with the block layout and digests. Blocks inside the chunk
+ * The ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker), hashes every
+ * block and the whole content with SHA-256, then hands the chunk's buffer back with the block layout and digests. Blocks inside the chunk
  * are described by offset and length; a block straddling chunks travels as its own buffer. Started by
  * `ingestPool.ts`; nothing else imports this module.
  */
-import { createHash } from "node:crypto"
+import { createHash, type Hash } from "node:crypto"
 import { parentPort } from "node:worker_threads"
 import { Chunker } from "@graviton/core"
 
@@ -23,11 +23,17 @@ export interface Reply {
   readonly buf?: ArrayBuffer
   readonly blocks?: ReadonlyArray<BlockRef>
   readonly digests?: ReadonlyArray<string>
+  /** The whole content's SHA-256 (in the reply to `finish`). */
+  readonly whole?: string
   readonly error?: string
 }
 
 const port = parentPort
-const jobs = new Map<number, Chunker.Chunker>()
+interface Job {
+  readonly chunker: Chunker.Chunker
+  readonly whole: Hash
+}
+const jobs = new Map<number, Job>()
 
 const describe = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array>, transfer: Array<ArrayBuffer>) => {
   const refs: Array<BlockRef> = []
@@ -53,28 +59,31 @@ if (port !== null) {
       if (m.t === "start") {
         const params = Chunker.parseId(m.chunker)
         if (params._tag === "Failure") throw new Error(params.failure.message)
-        jobs.set(m.job, Chunker.instantiate(params.success))
+        jobs.set(m.job, { chunker: Chunker.instantiate(params.success), whole: createHash("sha256") })
         return
       }
       if (m.t === "abort") {
         jobs.delete(m.job)
         return
       }
-      const chunker = jobs.get(m.job)
-      if (chunker === undefined) {
+      const state = jobs.get(m.job)
+      if (state === undefined) {
         port.postMessage({ job: m.job, seq: m.seq, error: "unknown or aborted job" } satisfies Reply)
         return
       }
       const transfer: Array<ArrayBuffer> = []
       if (m.t === "push") {
-        const { refs, digests } = describe(m.buf, chunker.push(new Uint8Array(m.buf, 0, m.len)), transfer)
+        const bytes = new Uint8Array(m.buf, 0, m.len)
+        state.whole.update(bytes)
+        const { refs, digests } = describe(m.buf, state.chunker.push(bytes), transfer)
         transfer.push(m.buf)
         port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests } satisfies Reply, transfer)
         return
       }
-      const { refs, digests } = describe(undefined, chunker.finish(), transfer)
+      const { refs, digests } = describe(undefined, state.chunker.finish(), transfer)
       jobs.delete(m.job)
-      port.postMessage({ job: m.job, seq: m.seq, blocks: refs, digests } satisfies Reply, transfer)
+      const whole = state.whole.digest("hex")
+      port.postMessage({ job: m.job, seq: m.seq, blocks: refs, digests, whole } satisfies Reply, transfer)
     } catch (e) {
       const seq = "seq" in m ? m.seq : -1
       port.postMessage({ job: m.job, seq, error: e instanceof Error ? e.message : String(e) } satisfies Reply)
