@@ -79,6 +79,7 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
     const rate = await mibPerSecond(bytes, async () => {
       out = await Pipeline.ingest(source(), driver)
     })
+    await driver.settle?.()
     if (kept !== undefined) await kept.driver.close()
     kept = { driver, manifest: out!.manifest, digest: out!.digest }
     return rate
