@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { BinaryKey } from "@graviton/core"
 import { ApiError, GravitonClient } from "@graviton/http"
 import { StorageError } from "@graviton/runtime"
 import * as Effect from "effect/Effect"
@@ -55,13 +54,7 @@ export const layer = (baseUrl: string, token: string | undefined): Layer.Layer<T
               contentType: options.attributes?.["content-type"],
               expectedKey: options.expectedKey
             })
-            .pipe(
-              Effect.mapError((e) =>
-                ApiError.isApiError(e) || (e as { _tag?: string })._tag === "SchemaError" || isTransport(e)
-                  ? toStorageError("put")(e as GravitonClient.ClientError)
-                  : (e as never)
-              )
-            ),
+            .pipe(Effect.mapError((e) => (isClientError(e) ? toStorageError("put")(e) : e))),
         get: (key, range) => client.download(key, { range }).pipe(Stream.mapError(toStorageError("get"))),
         stat: (key) =>
           Effect.map(
@@ -91,9 +84,9 @@ export const layer = (baseUrl: string, token: string | undefined): Layer.Layer<T
     )
   ).pipe(Layer.provide(GravitonClient.layerNode({ baseUrl: baseUrl.replace(/\/+$/, ""), token })))
 
-const isTransport = (e: unknown): boolean => {
-  const tag = (e as { _tag?: unknown })._tag
-  return tag === "HttpClientError" || tag === "RequestError" || tag === "ResponseError"
+/** Whether a failure of `upload` came from the client (and not from the body being uploaded). */
+const isClientError = (e: unknown): e is GravitonClient.ClientError => {
+  if (ApiError.isApiError(e)) return true
+  const tag = (e as { _tag?: unknown } | null)?._tag
+  return tag === "SchemaError" || tag === "HttpClientError" || tag === "RequestError" || tag === "ResponseError"
 }
-
-void BinaryKey
