@@ -10,13 +10,13 @@
  * 416 downloads, tus `Upload-Offset`, …). Those responses and headers are described in each endpoint's OpenAPI
  * description.
  *
- * Groups: `blobs` (`/api/v1/blobs`), `uploads` (tus 1.0.0 at `/api/v1/uploads`) and top-level `system`
- * (`/health/live`, `/health/ready`, `/metrics`). Data endpoints carry the {@link Authorization} middleware (bearer
+ * Groups: `blobs` (`/api/v1/blobs`), `uploads` (tus 1.0.0 at `/api/v1/uploads`), `admin` (`/api/v1/admin`: garbage
+ * collection and upload-session management) and top-level `system` (`/health/live`, `/health/ready`, `/metrics`). Data endpoints carry the {@link Authorization} middleware (bearer
  * token; see `Auth`) and a {@link Capability} annotation naming what the token must allow.
  *
  * @since 0.1.0
  */
-import { BlobStore } from "@graviton/runtime"
+import { BlobStore, Gc, Uploads } from "@graviton/runtime"
 import * as Context from "effect/Context"
 import {
   HttpApi,
@@ -111,6 +111,24 @@ export const UploadPage = Schema.Struct({
 }).annotate({ identifier: "UploadPage" })
 /** Decoded {@link UploadPage}. */
 export interface UploadPage extends Schema.Schema.Type<typeof UploadPage> {}
+
+/** Body of `POST /api/v1/admin/gc` (every field optional: `{}` is a dry run with the server's minimum age). */
+export const GcRequest = Schema.Struct({
+  /** Delete the candidates (default false: report only). */
+  apply: Schema.optional(Schema.Boolean),
+  /** Only blocks untouched for at least this many milliseconds are candidates (default: the server's GC minimum age). */
+  minAgeMillis: Schema.optional(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
+}).annotate({ identifier: "GcRequest" })
+/** Decoded {@link GcRequest}. */
+export interface GcRequest extends Schema.Schema.Type<typeof GcRequest> {}
+
+/** A page of upload sessions as the runtime stores them (`Uploads.list`); `cursor` is present when more may follow. */
+export const UploadSessionPage = Schema.Struct({
+  sessions: Schema.Array(Uploads.UploadSession),
+  cursor: Schema.optional(Schema.String)
+}).annotate({ identifier: "UploadSessionPage" })
+/** Decoded {@link UploadSessionPage}. */
+export interface UploadSessionPage extends Schema.Schema.Type<typeof UploadSessionPage> {}
 
 /** Liveness: the process answers. */
 export const Liveness = Schema.Struct({ status: Schema.Literal("ok") }).annotate({ identifier: "Liveness" })
@@ -299,6 +317,38 @@ export class UploadsGroup extends HttpApiGroup.make("uploads")
   .middleware(Authorization)
   .prefix("/api/v1/uploads") {}
 
+/** `/api/v1/admin`: maintenance operations; every endpoint requires `admin` when auth is on. */
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.post("gc", "/gc", { payload: GcRequest, success: Gc.Report, error: errors })
+      .annotate(Capability, "admin")
+      .annotateMerge(
+        doc(
+          "One garbage-collection pass over blocks no manifest references: a dry run unless `apply` is true. " +
+            "`minAgeMillis` spares blocks touched more recently (default: the server's GC minimum age). Answers " +
+            "the GcReport (`deleted` is 0 on a dry run)."
+        )
+      ),
+    HttpApiEndpoint.get("listUploads", "/uploads", {
+      query: { cursor: Schema.optional(Schema.String), limit: Schema.optional(Limit) },
+      success: UploadSessionPage,
+      error: errors
+    })
+      .annotate(Capability, "admin")
+      .annotateMerge(
+        doc("Upload sessions as stored, ordered by id, `limit` 1..1000 (default 100); resume with `cursor`.")
+      ),
+    HttpApiEndpoint.delete("cancelUpload", "/uploads/:id", {
+      params: IdParam,
+      success: HttpApiSchema.NoContent,
+      error: errors
+    })
+      .annotate(Capability, "admin")
+      .annotateMerge(doc("Cancels an upload session and deletes its staged bytes (204; 404 when unknown)."))
+  )
+  .middleware(Authorization)
+  .prefix("/api/v1/admin") {}
+
 /** Health and metrics. */
 export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true }).add(
   HttpApiEndpoint.get("live", "/health/live", { success: Liveness }).annotateMerge(
@@ -320,6 +370,7 @@ export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true })
 export class Api extends HttpApi.make("graviton")
   .add(BlobsGroup)
   .add(UploadsGroup)
+  .add(AdminGroup)
   .add(SystemGroup)
   .annotateMerge(
     OpenApi.annotations({

@@ -10,6 +10,7 @@
  *   const { key } = yield* client.upload(Stream.make(new TextEncoder().encode("hello")), { size: 5 })
  *   const bytes = yield* Stream.runCollect(client.download(key, { range: { start: 1, end: 3 } }))
  *   const page = yield* client.api.blobs.list({ query: {} })
+ *   const report = yield* client.gc({ apply: true, minAge: "1 hour" }) // admin
  * })
  * program.pipe(Effect.provide(GravitonClient.layerNode({ baseUrl: "http://127.0.0.1:8081", token })))
  * ```
@@ -21,8 +22,9 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { BinaryKey, HttpRange, type Span } from "@graviton/core"
-import { BlobStore } from "@graviton/runtime"
+import { BlobStore, type Gc, type Uploads } from "@graviton/runtime"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
@@ -33,7 +35,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ApiError from "./ApiError.ts"
-import { Api, type BlobPage, type ManifestPage } from "./GravitonApi.ts"
+import { Api, type BlobPage, type ManifestPage, type UploadSessionPage } from "./GravitonApi.ts"
 import * as H from "./internal/headers.ts"
 
 /** Where the server is and how to authenticate. */
@@ -58,6 +60,14 @@ export interface UploadOptions {
   readonly contentType?: string | undefined
   /** The key the content must hash to (`X-Graviton-Expected-Key`); 409 on mismatch, nothing stored. */
   readonly expectedKey?: BinaryKey.BinaryKey | string | undefined
+}
+
+/** Options of {@link GravitonClient.gc}. */
+export interface GcOptions {
+  /** Delete the candidates (default false: dry run). */
+  readonly apply?: boolean | undefined
+  /** Spare blocks touched more recently than this (default: the server's GC minimum age). */
+  readonly minAge?: Duration.Input | undefined
 }
 
 /** What a `HEAD` says about a blob. */
@@ -125,6 +135,17 @@ export interface GravitonClient {
   ) => Effect.Effect<ManifestPage, ClientError>
   /** Re-verifies a blob on the server. */
   readonly verify: (key: BinaryKey.BinaryKey | string) => Effect.Effect<BlobStore.VerifyReport, ClientError>
+  /** Runs one garbage-collection pass on the server (`POST /api/v1/admin/gc`; a dry run unless `apply`). Admin. */
+  readonly gc: (options?: GcOptions) => Effect.Effect<Gc.Report, ClientError>
+  /** One page of upload sessions, ordered by id (`GET /api/v1/admin/uploads`). Admin. */
+  readonly listUploads: (options?: {
+    readonly cursor?: string | undefined
+    readonly limit?: number | undefined
+  }) => Effect.Effect<UploadSessionPage, ClientError>
+  /** Every upload session: {@link GravitonClient.listUploads} pages of 1000, following the cursor to the end. Admin. */
+  readonly allUploads: Effect.Effect<ReadonlyArray<Uploads.UploadSession>, ClientError>
+  /** Cancels an upload session and deletes its staged bytes; `true` when it existed. Admin. */
+  readonly cancelUpload: (id: string) => Effect.Effect<boolean, ClientError>
 }
 
 /** The {@link GravitonClient} service tag. */
@@ -267,6 +288,56 @@ export const make = (options: Options): Effect.Effect<GravitonClient, never, Htt
         return yield* failFrom(res)
       })
 
+    const gc: GravitonClient["gc"] = (gcOptions) =>
+      Effect.gen(function* () {
+        let minAgeMillis: number | undefined
+        if (gcOptions?.minAge !== undefined) {
+          const d = Duration.fromInput(gcOptions.minAge)
+          const millis = Option.isSome(d) ? Duration.toMillis(d.value) : Number.NaN
+          if (!Number.isFinite(millis) || millis < 0) {
+            return yield* ApiError.make(400, "invalid_argument", "minAge must be a finite, non-negative duration")
+          }
+          minAgeMillis = millis
+        }
+        return yield* apiClient.admin.gc({
+          payload: {
+            ...(gcOptions?.apply === undefined ? {} : { apply: gcOptions.apply }),
+            ...(minAgeMillis === undefined ? {} : { minAgeMillis })
+          }
+        })
+      })
+
+    const listUploads: GravitonClient["listUploads"] = (o) =>
+      apiClient.admin.listUploads({
+        query: {
+          ...(o?.cursor === undefined ? {} : { cursor: o.cursor }),
+          ...(o?.limit === undefined ? {} : { limit: o.limit })
+        }
+      })
+
+    const allUploads: GravitonClient["allUploads"] = Effect.gen(function* () {
+      const out: Array<Uploads.UploadSession> = []
+      let cursor: string | undefined
+      do {
+        const page: UploadSessionPage = yield* listUploads({ cursor, limit: 1000 })
+        out.push(...page.sessions)
+        cursor = page.cursor
+      } while (cursor !== undefined)
+      return out
+    })
+
+    const cancelUpload: GravitonClient["cancelUpload"] = (id) =>
+      // no session has a dot-segment id, and such a path segment would not survive URL normalization
+      id === "." || id === ".."
+        ? Effect.succeed(false)
+        : apiClient.admin.cancelUpload({ params: { id } }).pipe(
+            Effect.as(true),
+            Effect.catch((e) =>
+              // a 404 for the session itself (not `route_not_found` from a server without the endpoint)
+              e instanceof ApiError.NotFound && e.error === "not_found" ? Effect.succeed(false) : Effect.fail(e)
+            )
+          )
+
     return GravitonClient.of({
       api: apiClient,
       upload,
@@ -291,7 +362,11 @@ export const make = (options: Options): Effect.Effect<GravitonClient, never, Htt
             ...(o?.limit === undefined ? {} : { limit: o.limit })
           }
         }),
-      verify: (key) => apiClient.blobs.verify({ params: { key: keyText(key) } })
+      verify: (key) => apiClient.blobs.verify({ params: { key: keyText(key) } }),
+      gc,
+      listUploads,
+      allUploads,
+      cancelUpload
     })
   })
 

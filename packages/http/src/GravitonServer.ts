@@ -30,6 +30,7 @@ import { BinaryKey, HttpRange, type Span } from "@graviton/core"
 import {
   BlobStore,
   ConstraintPolicy,
+  Graviton,
   KeyValueStore,
   ManifestStore,
   MetricsRegistry,
@@ -65,6 +66,7 @@ export type Requirements =
   | KeyValueStore.KeyValueStore
   | MetricsRegistry.MetricsRegistry
   | ConstraintPolicy.ConstraintPolicy
+  | Graviton.Graviton
 
 /** Server options; every field has a default. */
 export interface Options {
@@ -723,6 +725,42 @@ const UploadsHandlers = HttpApiBuilder.group(
 )
 
 // ---------------------------------------------------------------------------------------------------------------
+// admin
+// ---------------------------------------------------------------------------------------------------------------
+
+const AdminHandlers = HttpApiBuilder.group(
+  Api,
+  "admin",
+  Effect.fnUntraced(function* (handlers) {
+    const graviton = yield* Graviton.Graviton
+    return handlers
+      .handle("gc", ({ payload }) =>
+        // an absent minAgeMillis leaves `minAge` out, so the facade applies the configured GC minimum age
+        api(
+          graviton.gc({
+            apply: payload.apply === true,
+            ...(payload.minAgeMillis === undefined ? {} : { minAge: Duration.millis(payload.minAgeMillis) })
+          })
+        )
+      )
+      .handle("listUploads", ({ query }) =>
+        api(
+          Effect.map(graviton.uploads.list({ cursor: query.cursor, limit: query.limit }), (page) =>
+            page.cursor === undefined ? { sessions: page.sessions } : { sessions: page.sessions, cursor: page.cursor }
+          )
+        )
+      )
+      .handle("cancelUpload", ({ params }) =>
+        Effect.gen(function* () {
+          // the tus termination's semantics, without the tus protocol headers
+          const existed = yield* api(graviton.uploads.cancel(params.id))
+          if (!existed) return yield* noSuchUpload()
+        })
+      )
+  })
+)
+
+// ---------------------------------------------------------------------------------------------------------------
 // system
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -888,7 +926,7 @@ export const layerRoutes = (options: {
       return { maxBodySize: options.maxBodySize ?? policy.config.maxBlobSize }
     })
   )
-  const handlers = Layer.mergeAll(BlobsHandlers, UploadsHandlers, SystemHandlers).pipe(
+  const handlers = Layer.mergeAll(BlobsHandlers, UploadsHandlers, AdminHandlers, SystemHandlers).pipe(
     Layer.provide(limits),
     Layer.provideMerge(auth)
   )

@@ -2,12 +2,13 @@ import { createHash } from "node:crypto"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
 import { BinaryKey } from "@graviton/core"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ApiError, Auth, GravitonClient } from "../src/index.ts"
-import { baseUrl, randomBytes, serverLayer } from "./support.ts"
+import { baseUrl, fetchAll, randomBytes, serverLayer } from "./support.ts"
 
 const keyOf = (bytes: Uint8Array) => `sha-256:${createHash("sha256").update(bytes).digest("hex")}:${bytes.byteLength}`
 
@@ -20,6 +21,22 @@ const concat = (parts: ReadonlyArray<Uint8Array>) => {
   }
   return out
 }
+
+/** Creates a tus upload of `length` bytes on the server at `base` (optionally with a token); returns its id. */
+const createUpload = (base: string, length: number, token?: string) =>
+  Effect.gen(function* () {
+    const res = yield* fetchAll(`${base}/api/v1/uploads`, {
+      method: "POST",
+      headers: {
+        "tus-resumable": "1.0.0",
+        "upload-length": String(length),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` })
+      }
+    })
+    assert.strictEqual(res.status, 201)
+    const location = res.headers.get("location")!
+    return location.slice(location.lastIndexOf("/") + 1)
+  })
 
 /** Runs `f` with clients for the server in context (one per token; `undefined` = no token). */
 const withClients = <const T extends ReadonlyArray<string | undefined>, A, E>(
@@ -118,6 +135,104 @@ describe("GravitonClient", () => {
           )
           assert.strictEqual(error, "boom")
         })
+      )
+    )
+  })
+
+  layer(serverLayer(), { excludeTestServices: true })("admin", (it) => {
+    it.effect("gc: a dry run by default, apply with minAge 0 deletes the blocks of a deleted blob", () =>
+      withClients([undefined], ([c]) =>
+        Effect.gen(function* () {
+          const { key } = yield* c.uploadBytes(randomBytes(300_000, 61))
+          assert.isTrue(yield* c.delete(key))
+          const young = yield* c.gc()
+          assert.isTrue(young.dryRun)
+          assert.strictEqual(young.candidates, 0, "the server's default minimum age (1 hour) spares fresh blocks")
+          assert.isAbove(young.tooYoung, 0)
+          const dry = yield* c.gc({ minAge: 0 })
+          assert.isTrue(dry.dryRun)
+          assert.isAbove(dry.candidates, 0)
+          assert.strictEqual(dry.deleted, 0)
+          const applied = yield* c.gc({ apply: true, minAge: "0 millis" })
+          assert.isFalse(applied.dryRun)
+          assert.strictEqual(applied.deleted, dry.candidates)
+          assert.isAbove(applied.deletedBytes, 0)
+          assert.strictEqual((yield* c.gc({ minAge: Duration.zero })).candidates, 0)
+          for (const minAge of [-5, Duration.infinity, "soon" as Duration.Input]) {
+            const invalid = yield* Effect.flip(c.gc({ minAge }))
+            assert.instanceOf(invalid, ApiError.BadRequest)
+            assert.strictEqual((invalid as ApiError.BadRequest).error, "invalid_argument")
+          }
+        })
+      )
+    )
+
+    it.effect("listUploads pages, allUploads follows the cursor, cancelUpload reports whether it existed", () =>
+      Effect.flatMap(baseUrl, (base) =>
+        withClients([undefined], ([c]) =>
+          Effect.gen(function* () {
+            const ids: Array<string> = []
+            for (let i = 0; i < 5; i++) ids.push(yield* createUpload(base, 100 + i))
+            const first = yield* c.listUploads({ limit: 2 })
+            assert.strictEqual(first.sessions.length, 2)
+            assert.isDefined(first.cursor)
+            const second = yield* c.listUploads({ limit: 2, cursor: first.cursor })
+            assert.strictEqual(second.sessions.length, 2)
+            assert.notInclude(
+              second.sessions.map((s) => s.id),
+              first.sessions[0]!.id
+            )
+            const all = yield* c.allUploads
+            assert.deepStrictEqual(
+              all.map((s) => s.id),
+              [...ids].sort()
+            )
+            const session = all.find((s) => s.id === ids[3])!
+            assert.strictEqual(session.state, "open")
+            assert.strictEqual(session.length, 103)
+            assert.isTrue(yield* c.cancelUpload(ids[3]!))
+            assert.isFalse(yield* c.cancelUpload(ids[3]!))
+            assert.isFalse(yield* c.cancelUpload("no-such-upload"))
+            assert.isFalse(yield* c.cancelUpload(".."))
+            assert.sameMembers(
+              (yield* c.allUploads).map((s) => s.id),
+              ids.filter((id) => id !== ids[3])
+            )
+            // the typed client checks the query against the API's schema before sending it
+            const badLimit = yield* Effect.flip(c.listUploads({ limit: 0 }))
+            assert.strictEqual(badLimit._tag, "SchemaError")
+          })
+        )
+      )
+    )
+  })
+
+  layer(
+    serverLayer({
+      tokens: Auth.make([
+        ["tok-w", ["write", "read", "delete"]],
+        ["tok-admin", ["admin"]]
+      ])
+    }),
+    { excludeTestServices: true }
+  )("admin with auth", (it) => {
+    it.effect("the admin helpers need an admin token (Unauthorized / Forbidden otherwise)", () =>
+      Effect.flatMap(baseUrl, (base) =>
+        withClients(["tok-admin", "tok-w", undefined], ([admin, writer, anonymous]) =>
+          Effect.gen(function* () {
+            const id = yield* createUpload(base, 10, "tok-w")
+            assert.instanceOf(yield* Effect.flip(anonymous.gc()), ApiError.Unauthorized)
+            assert.instanceOf(yield* Effect.flip(writer.gc()), ApiError.Forbidden)
+            assert.instanceOf(yield* Effect.flip(writer.allUploads), ApiError.Forbidden)
+            assert.instanceOf(yield* Effect.flip(writer.cancelUpload(id)), ApiError.Forbidden)
+            assert.isTrue((yield* admin.gc()).dryRun)
+            assert.deepStrictEqual(
+              (yield* admin.allUploads).map((s) => s.id),
+              [id]
+            )
+            assert.isTrue(yield* admin.cancelUpload(id))
+          })
+        )
       )
     )
   })
