@@ -7,6 +7,7 @@
  * baseline figure is the mean of its run before and after the engine's. Reads: raw driver, engine, raw driver.
  * Every store is fresh, so nothing is deduplicated and every block is written.
  */
+import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { BinaryKey, Chunker } from "@graviton/core"
@@ -65,6 +66,18 @@ const warmUp = async (ctx: Context) => {
   await engine.dispose()
 }
 
+/**
+ * Writes every dirty page of the machine back (`sync`), outside any timing: a run must not pay for the writeback of
+ * the gigabyte the run before it left in the page cache.
+ */
+const settleDisk = () => {
+  try {
+    execFileSync("sync")
+  } catch {
+    // no sync(1) here: nothing to settle with
+  }
+}
+
 const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number): Promise<Array<Row>> => {
   const name = backend.name
   const mib = bytes / MiB
@@ -75,6 +88,7 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
   let kept: { driver: Pipeline.RawDriver; manifest: Pipeline.RawManifest; digest: string } | undefined
   const rawIngest = async () => {
     const driver = await backend.raw(dir("raw"))
+    settleDisk()
     let out: Awaited<ReturnType<typeof Pipeline.ingest>> | undefined
     const rate = await mibPerSecond(bytes, async () => {
       out = await Pipeline.ingest(source(), driver)
@@ -91,6 +105,7 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
   const engine = await Engine.start(backend.stores(dir("engine")))
   try {
     let result: Awaited<ReturnType<Engine.Engine["put"]>> | undefined
+    settleDisk()
     const engineRate = await mibPerSecond(bytes, async () => {
       result = await engine.put(source())
     })

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { BinaryKey } from "@graviton/core"
 import { LevelLayers, LevelMetrics, LevelStore } from "@graviton/level"
@@ -15,7 +16,7 @@ import {
 } from "@graviton/runtime"
 import { Generators as Gen, ManifestStoreSuite } from "@graviton/runtime/testing"
 import { ClassicLevel } from "classic-level"
-import { ConfigProvider, Effect, Layer, Option, Stream } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Result, Stream } from "effect"
 import * as Persistence from "effect/persistence/KeyValueStore"
 import { TestClock } from "effect/testing"
 import * as Keys from "../src/internal/keys.ts"
@@ -286,6 +287,131 @@ describe("pack recovery", () => {
       )
       yield* cleanup(dir)
     })
+  )
+})
+
+describe("pack formats", () => {
+  const fixture = fileURLToPath(new URL("./fixtures/format1-store", import.meta.url))
+  /** The bytes the fixture's generator stored (a linear congruential sequence; see the test below). */
+  const lcg = (n: number, seed: number) => {
+    const out = new Uint8Array(n)
+    let s = seed >>> 0
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+      out[i] = s >>> 24
+    }
+    return out
+  }
+  const packVersion = (dir: string, name: string) => fs.readFileSync(path.join(dir, "packs", name)).readUInt32BE(8)
+  const readBlob = (key: BinaryKey.BinaryKey) =>
+    Effect.flatMap(BlobStore.BlobStore, (blobs) => Stream.runCollect(blobs.get(key))).pipe(Effect.map(Gen.concat))
+
+  it.effect(
+    "a store written with pack format 1 (a golden directory) opens, reads, verifies, and appends to a new format 2 pack",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        fs.cpSync(fixture, dir, { recursive: true })
+        // what the fixture's generator put, with the pre-format-2 build of this package and default settings
+        const blobs = [
+          {
+            key: "sha-256:5448a9c95a128590a579a5dbe9925007b40d4505f1e20399ce152a993527a883:21",
+            bytes: new TextEncoder().encode("hello, pack format 1\n")
+          },
+          {
+            key: "sha-256:93fdb72ff9c9b85d4d0ffa6150936403e46d0b77f68514fe696d24a84c3de187:204800",
+            bytes: lcg(200 * 1024, 1)
+          }
+        ].map((b) => ({ key: Result.getOrThrow(BinaryKey.parse(b.key)), bytes: b.bytes }))
+        assert.deepStrictEqual(packFiles(dir), ["00000001.pack"])
+        assert.strictEqual(packVersion(dir, "00000001.pack"), 1)
+        const fresh = Gen.randomBytes(300_000)
+        const added = yield* session(
+          dir,
+          { verifyChecksums: true },
+          Effect.gen(function* () {
+            const store = yield* BlobStore.BlobStore
+            const level = yield* LevelStore.LevelStore
+            for (const b of blobs) {
+              assert.isTrue(Gen.bytesEqual(yield* readBlob(b.key), b.bytes))
+              assert.isTrue((yield* store.verify(b.key)).ok)
+            }
+            assert.deepStrictEqual((yield* level.verify).badRows, [])
+            const r = yield* store.put(Stream.make(fresh))
+            assert.isTrue(Gen.bytesEqual(yield* readBlob(r.key), fresh))
+            return r.key
+          }).pipe(Effect.provide(BlobStore.layer()))
+        )
+        // the format 1 pack was sealed as it was; everything new went to a format 2 pack
+        assert.deepStrictEqual(packFiles(dir), ["00000001.pack", "00000002.pack"])
+        assert.strictEqual(packVersion(dir, "00000001.pack"), 1)
+        assert.strictEqual(packVersion(dir, "00000002.pack"), 2)
+        assert.strictEqual(fs.statSync(path.join(dir, "packs", "00000001.pack")).size, 205_210)
+        yield* session(
+          dir,
+          { verifyChecksums: true },
+          Effect.gen(function* () {
+            const level = yield* LevelStore.LevelStore
+            assert.strictEqual(level.recovery.truncatedBytes, 0)
+            for (const b of blobs) assert.isTrue(Gen.bytesEqual(yield* readBlob(b.key), b.bytes))
+            assert.isTrue(Gen.bytesEqual(yield* readBlob(added), fresh))
+            const report = yield* level.verify
+            assert.deepStrictEqual(report.badRows, [])
+          }).pipe(Effect.provide(BlobStore.layer()))
+        )
+        // a flipped data byte in a format 1 record is caught by its CRC
+        const file = path.join(dir, "packs", "00000001.pack")
+        const bytes = fs.readFileSync(file)
+        const at = bytes.length - 1000
+        bytes[at] = bytes[at]! ^ 0x01
+        fs.writeFileSync(file, bytes)
+        yield* session(
+          dir,
+          {},
+          Effect.gen(function* () {
+            const level = yield* LevelStore.LevelStore
+            assert.strictEqual((yield* level.verify).badRows.length, 1)
+          })
+        )
+        yield* cleanup(dir)
+      })
+  )
+
+  it.effect(
+    "format 2 records are checked against their key: a tail record whose data is damaged (CRC intact) is cut on open",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        const a = Gen.block(20_000)
+        const b = Gen.block(20_000)
+        yield* session(
+          dir,
+          {},
+          Effect.flatMap(BlockStore.BlockStore, (s) => s.putMany([a, b]))
+        )
+        const file = path.join(dir, "packs", packFiles(dir)[0]!)
+        assert.strictEqual(packVersion(dir, packFiles(dir)[0]!), 2)
+        const size = fs.statSync(file).size
+        // the last data byte of `b` changes; its header and key (all the CRC covers) stay intact
+        const bytes = fs.readFileSync(file)
+        bytes[size - 1] = bytes[size - 1]! ^ 0x80
+        fs.writeFileSync(file, bytes)
+        yield* withRawDb(dir, (db) => db.put(Keys.metaKey("wm"), watermarkValue(1, FILE_HEADER)))
+        yield* session(
+          dir,
+          {},
+          Effect.gen(function* () {
+            const store = yield* BlockStore.BlockStore
+            const level = yield* LevelStore.LevelStore
+            const keyLength = new TextEncoder().encode(BinaryKey.format(b.key)).byteLength
+            assert.strictEqual(level.recovery.truncatedBytes, 16 + keyLength + 20_000)
+            assert.strictEqual(level.recovery.droppedRows, 1)
+            assert.isTrue(Gen.bytesEqual(Option.getOrThrow(yield* store.get(a.key)), a.bytes))
+            assert.isFalse(yield* store.has(b.key))
+          })
+        )
+        yield* cleanup(dir)
+      })
   )
 })
 

@@ -6,15 +6,21 @@
  *
  * ```
  * 0   magic "GPKR"
- * 4   flags (0)          u8
+ * 4   flags              u8      (format 2: 1; format 1: 0)
  * 5   key length         u8      (the block key text, ≤ 128 bytes)
  * 6   reserved (0)       u16
  * 8   data length        u32 BE
- * 12  CRC-32             u32 BE  over bytes 4..12, the key and the data (zlib.crc32)
+ * 12  CRC-32             u32 BE  format 2: over bytes 4..12 and the key; format 1: and the data too (zlib.crc32)
  * 16  key, then data
  * ```
  *
  * so recovery can tell a complete record from a torn one, and compaction can tell which block a record holds.
+ *
+ * Format 2 does not CRC the data: the key is the block's content digest, so a record's data is checked against its
+ * key instead (size and digest) wherever a check is asked for — recovery scans, compaction, `verify`. That check is
+ * stronger than a CRC and keeps checksumming off the write path, where it cost an eighth of the ingest thread.
+ * Format 1 packs (written before) are still read and checked with their CRC; a store opened on a format 1 active
+ * pack seals it and appends to a new format 2 pack, so a pack never mixes formats.
  *
  * Writers reserve space synchronously (so concurrent groups get disjoint ranges in one pack) and write with
  * positional `writev`, so groups are written in parallel. A {@link PackFiles.sync} makes everything reserved before it
@@ -28,12 +34,17 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
+import { BinaryKey, Hashing } from "@graviton/core"
 
 export const FILE_HEADER = 16
 export const RECORD_HEADER = 16
 const FILE_MAGIC = Buffer.from("GRAVPACK", "latin1")
 const RECORD_MAGIC = Buffer.from("GPKR", "latin1")
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
+/** Pack formats this build reads (it writes {@link FORMAT_VERSION}). */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2])
+/** The record flags of each pack format. */
+const flagsOf = (version: number): number => (version === 1 ? 0 : 1)
 /** Largest write submitted at once; bigger groups are split. */
 const MAX_WRITE = 64 * 1024 * 1024
 
@@ -139,46 +150,56 @@ export const syncDirectory = async (dir: string): Promise<void> => {
 // record codec
 // ---------------------------------------------------------------------------------------------------------------
 
-const crcOf = (header: Uint8Array, key: Uint8Array, data: Uint8Array): number =>
-  zlib.crc32(data, zlib.crc32(key, zlib.crc32(header.subarray(4, 12)))) >>> 0
+/** The CRC of a record: header bytes 4..12 and the key, then the data when `data` is given (format 1). */
+const crcOf = (header: Uint8Array, key: Uint8Array, data?: Uint8Array): number => {
+  const c = zlib.crc32(key, zlib.crc32(header.subarray(4, 12)))
+  return (data === undefined ? c : zlib.crc32(data, c)) >>> 0
+}
 
-/** The header + key bytes of a record (the data follows). */
+/** The header + key bytes of a record of the current format (the data follows, not covered by the CRC). */
 export const encodeRecordHead = (key: Uint8Array, data: Uint8Array): Buffer => {
   const head = Buffer.alloc(RECORD_HEADER + key.byteLength)
   RECORD_MAGIC.copy(head, 0)
-  head[4] = 0
+  head[4] = flagsOf(FORMAT_VERSION)
   head[5] = key.byteLength
   head.writeUInt32BE(data.byteLength, 8)
   head.set(key, RECORD_HEADER)
-  head.writeUInt32BE(crcOf(head, key, data), 12)
+  head.writeUInt32BE(crcOf(head, key), 12)
   return head
 }
 
 /** A decoded record header. */
 export interface RecordHead {
+  readonly flags: number
   readonly keyLength: number
   readonly dataLength: number
   readonly crc: number
 }
 
-/** Parses a record header; `undefined` when the bytes are not one. */
-export const decodeRecordHead = (b: Uint8Array): RecordHead | undefined => {
+/** Parses a record header of a pack of format `version`; `undefined` when the bytes are not one. */
+export const decodeRecordHead = (b: Uint8Array, version: number = FORMAT_VERSION): RecordHead | undefined => {
   if (b.byteLength < RECORD_HEADER) return undefined
   for (let i = 0; i < 4; i++) if (b[i] !== RECORD_MAGIC[i]) return undefined
-  if (b[4] !== 0 || b[6] !== 0 || b[7] !== 0) return undefined
+  if (b[4] !== flagsOf(version) || b[6] !== 0 || b[7] !== 0) return undefined
   const keyLength = b[5]!
   if (keyLength === 0) return undefined
   const v = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-  return { keyLength, dataLength: v.readUInt32BE(8), crc: v.readUInt32BE(12) }
+  return { flags: b[4]!, keyLength, dataLength: v.readUInt32BE(8), crc: v.readUInt32BE(12) }
 }
 
-/** Whether a whole record buffer (header + key + data) checks out. */
-export const recordChecks = (record: Uint8Array, head: RecordHead): boolean =>
-  crcOf(
-    record,
-    record.subarray(RECORD_HEADER, RECORD_HEADER + head.keyLength),
-    record.subarray(RECORD_HEADER + head.keyLength, RECORD_HEADER + head.keyLength + head.dataLength)
-  ) === head.crc
+/**
+ * Whether a whole record buffer (header + key + data) checks out: its CRC, and — in format 2, where the CRC does
+ * not cover the data — the data's size and digest against the block key the record carries.
+ */
+export const recordChecks = (record: Uint8Array, head: RecordHead): boolean => {
+  const key = record.subarray(RECORD_HEADER, RECORD_HEADER + head.keyLength)
+  const data = record.subarray(RECORD_HEADER + head.keyLength, RECORD_HEADER + head.keyLength + head.dataLength)
+  if (head.flags === 0) return crcOf(record, key, data) === head.crc
+  if (crcOf(record, key) !== head.crc) return false
+  const parsed = BinaryKey.parse(utf8Decoder.decode(key))
+  if (parsed._tag === "Failure" || parsed.success.size !== data.byteLength) return false
+  return Hashing.digestHex(parsed.success.algorithm, data) === parsed.success.digest
+}
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
@@ -197,6 +218,8 @@ const parsePackName = (name: string): number | undefined => {
 interface Pack {
   readonly id: number
   readonly file: string
+  /** Its format (from the file header): what its records look like. */
+  version: number
   /** End of reserved space (= file size once writes complete). */
   size: number
   /** Read/write fd while active, read-only fd (cached) once sealed, or undefined. */
@@ -301,12 +324,13 @@ export class PackFiles {
           }
           if (!h.subarray(0, 8).equals(FILE_MAGIC)) throw corrupt(`${p.file} is not a Graviton pack file`)
           const version = h.readUInt32BE(8)
-          if (version !== FORMAT_VERSION) {
+          if (!READABLE_VERSIONS.has(version)) {
             throw new PackError(
               "LEVEL_NOT_SUPPORTED",
-              `${p.file} has pack format ${version}; this build reads ${FORMAT_VERSION}`
+              `${p.file} has pack format ${version}; this build reads ${[...READABLE_VERSIONS].join(" and ")}`
             )
           }
+          p.version = version
           if (h.readUInt32BE(12) !== p.id) throw corrupt(`${p.file} carries pack id ${h.readUInt32BE(12)}`)
         } finally {
           fs.closeSync(fd)
@@ -314,8 +338,10 @@ export class PackFiles {
       }
     }
     let active = packs[packs.length - 1]
-    if (active === undefined) {
-      active = createPack(options.dir, 1)
+    if (active === undefined || active.version !== FORMAT_VERSION) {
+      // none yet, or one of an older format: never append records of one format to a pack of another (a format 1
+      // pack is sealed as it is; recovery still scans and cuts its tail)
+      active = createPack(options.dir, (active?.id ?? 0) + 1)
       packs.push(active)
       await syncDirectory(options.dir)
     } else {
@@ -537,7 +563,7 @@ export class PackFiles {
     } finally {
       this.unpin(pack)
     }
-    const head = decodeRecordHead(buf)
+    const head = decodeRecordHead(buf, pack.version)
     const keyBytes = utf8.encode(key)
     if (
       head === undefined ||
@@ -619,7 +645,7 @@ export class PackFiles {
       while (off < size) {
         if (size - off < RECORD_HEADER) return off
         const headBytes = await readFully(fd, RECORD_HEADER, off)
-        const head = decodeRecordHead(headBytes)
+        const head = decodeRecordHead(headBytes, pack.version)
         if (head === undefined) return off
         const length = RECORD_HEADER + head.keyLength + head.dataLength
         if (off + length > size) return off
@@ -697,9 +723,10 @@ export class PackFiles {
   }
 }
 
-const makePack = (id: number, file: string, size: number): Pack => ({
+const makePack = (id: number, file: string, size: number, version = FORMAT_VERSION): Pack => ({
   id,
   file,
+  version,
   size,
   fd: undefined,
   writable: false,

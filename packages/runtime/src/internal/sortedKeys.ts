@@ -22,47 +22,81 @@ export const compare = (a: string, b: string): number => {
   return a.length - b.length
 }
 
-/** A sorted array of keys in {@link compare} order, with binary-search insert/remove and prefix paging. */
+/**
+ * A sorted set of keys in {@link compare} order, with prefix paging.
+ *
+ * Keys added in ascending order are appended; others wait in a pending set that is sorted and merged in once, at
+ * the next query, so a burst of `n` random inserts costs `O(n log n)` instead of `n` array splices.
+ */
 export class SortedKeys {
-  private readonly keys: Array<string> = []
+  private keys: Array<string> = []
+  /** Added since the last query and not yet merged into `keys`: distinct, and absent from `keys`. */
+  private readonly pending = new Set<string>()
 
   get size(): number {
-    return this.keys.length
+    return this.keys.length + this.pending.size
+  }
+
+  /** `keys` with every pending key merged in. */
+  private sorted(): Array<string> {
+    if (this.pending.size === 0) return this.keys
+    const add = [...this.pending].sort(compare)
+    this.pending.clear()
+    const keys = this.keys
+    const out: Array<string> = new Array(keys.length + add.length)
+    let i = 0
+    let j = 0
+    let k = 0
+    while (i < keys.length && j < add.length) out[k++] = compare(keys[i]!, add[j]!) < 0 ? keys[i++]! : add[j++]!
+    while (i < keys.length) out[k++] = keys[i++]!
+    while (j < add.length) out[k++] = add[j++]!
+    this.keys = out
+    return out
+  }
+
+  /** Index in `keys` of the first key >= `key` (or > `key` when `strict`), by binary search over `keys` only. */
+  private search(keys: ReadonlyArray<string>, key: string, strict: boolean): number {
+    let lo = 0
+    let hi = keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const c = compare(keys[mid]!, key)
+      if (c < 0 || (strict && c === 0)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   /** Index of the first key >= `key`. */
   lowerBound(key: string): number {
-    let lo = 0
-    let hi = this.keys.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compare(this.keys[mid]!, key) < 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return this.search(this.sorted(), key, false)
   }
 
   /** Index of the first key > `key`. */
   upperBound(key: string): number {
-    let lo = 0
-    let hi = this.keys.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compare(this.keys[mid]!, key) <= 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return this.search(this.sorted(), key, true)
+  }
+
+  /** Whether `key` is present. */
+  has(key: string): boolean {
+    if (this.pending.has(key)) return true
+    return this.keys[this.search(this.keys, key, false)] === key
   }
 
   /** Inserts `key` (no-op when present). */
   add(key: string): void {
-    const i = this.lowerBound(key)
-    if (this.keys[i] !== key) this.keys.splice(i, 0, key)
+    const last = this.keys[this.keys.length - 1]
+    if (this.pending.size === 0 && (last === undefined || compare(last, key) < 0)) {
+      this.keys.push(key)
+      return
+    }
+    if (!this.has(key)) this.pending.add(key)
   }
 
   /** Removes `key` (no-op when absent). */
   remove(key: string): void {
-    const i = this.lowerBound(key)
+    if (this.pending.delete(key)) return
+    const i = this.search(this.keys, key, false)
     if (this.keys[i] === key) this.keys.splice(i, 1)
   }
 
@@ -76,17 +110,21 @@ export class SortedKeys {
     readonly prefix?: string | undefined
     readonly limit: number
   }): { readonly keys: ReadonlyArray<string>; readonly more: boolean } {
+    const keys = this.sorted()
     const prefix = options.prefix ?? ""
     const after = options.after
-    let i = after !== undefined && compare(after, prefix) >= 0 ? this.upperBound(after) : this.lowerBound(prefix)
+    let i =
+      after !== undefined && compare(after, prefix) >= 0
+        ? this.search(keys, after, true)
+        : this.search(keys, prefix, false)
     const out: Array<string> = []
-    while (i < this.keys.length && out.length < options.limit) {
-      const k = this.keys[i]!
+    while (i < keys.length && out.length < options.limit) {
+      const k = keys[i]!
       if (!k.startsWith(prefix)) return { keys: out, more: false }
       out.push(k)
       i++
     }
-    const next = this.keys[i]
+    const next = keys[i]
     return { keys: out, more: next?.startsWith(prefix) === true }
   }
 }
