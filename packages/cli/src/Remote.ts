@@ -33,13 +33,6 @@ export const toStorageError =
     return StorageError.unavailable(operation, { message: "cannot reach the server", cause: e })
   }
 
-const unsupportedRemotely = (operation: string) =>
-  Effect.fail(
-    StorageError.unsupported(operation, {
-      message: "not available over --url; run it on the machine that holds the store"
-    })
-  )
-
 /** A target talking to the server at `baseUrl`. */
 export const layer = (baseUrl: string, token: string | undefined): Layer.Layer<Target.Target> =>
   Layer.effect(
@@ -77,9 +70,10 @@ export const layer = (baseUrl: string, token: string | undefined): Layer.Layer<T
           ),
         delete: (key) => client.delete(key).pipe(Effect.mapError(toStorageError("delete"))),
         verify: (key) => client.verify(key).pipe(Effect.mapError(toStorageError("verify"))),
-        gc: () => unsupportedRemotely("gc"),
-        listUploads: unsupportedRemotely("uploads ls"),
-        cancelUpload: () => unsupportedRemotely("uploads rm")
+        gc: (options) =>
+          client.gc({ apply: options.apply, minAge: options.minAge }).pipe(Effect.mapError(toStorageError("gc"))),
+        listUploads: client.allUploads.pipe(Effect.mapError(toStorageError("uploads ls"))),
+        cancelUpload: (id) => client.cancelUpload(id).pipe(Effect.mapError(toStorageError("uploads rm")))
       })
     )
   ).pipe(Layer.provide(GravitonClient.layerNode({ baseUrl: baseUrl.replace(/\/+$/, ""), token })))

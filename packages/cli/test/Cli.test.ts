@@ -119,6 +119,7 @@ describe("graviton CLI (real entry point, embedded store)", () => {
     assert.strictEqual(graviton(["rm", key]).code, 0)
     assert.strictEqual(graviton(["stat", key]).code, 2)
     const dry = json(graviton(["gc", "--min-age", "0", "--json"]))
+    assert.deepStrictEqual(Object.keys(dry), gcReportKeys)
     assert.strictEqual(dry.dryRun, true)
     assert.isAbove(dry.candidates as number, 0)
     assert.strictEqual(dry.deleted, 0)
@@ -131,32 +132,82 @@ describe("graviton CLI (real entry point, embedded store)", () => {
   }, 120_000)
 })
 
+interface Served {
+  readonly process: ChildProcess
+  readonly url: string
+  /** Interrupts the server (graceful shutdown) and waits for it to exit. */
+  readonly stop: () => Promise<void>
+}
+
+/** Spawns `graviton serve --port 0 …` and waits for the URL it prints. */
+const serve = async (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<Served> => {
+  const child = spawn(process.execPath, ["--conditions=@graviton/source", main, "serve", "--port", "0", ...args], {
+    env: { ...env, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString()
+      const m = /on (http:\/\/[^\s]+)/.exec(out)
+      if (m !== null) resolve(m[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
+    setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000)
+  })
+  return {
+    process: child,
+    url,
+    stop: () => {
+      child.kill("SIGINT")
+      return exited
+    }
+  }
+}
+
+/** Creates a tus upload session of `length` bytes on the server; returns its id. */
+const createUpload = async (url: string, length: number, filename: string, token?: string): Promise<string> => {
+  const res = await fetch(`${url}/api/v1/uploads`, {
+    method: "POST",
+    headers: {
+      "tus-resumable": "1.0.0",
+      "upload-length": String(length),
+      "upload-metadata": `filename ${Buffer.from(filename).toString("base64")}`,
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` })
+    }
+  })
+  assert.strictEqual(res.status, 201, await res.text())
+  const location = res.headers.get("location")!
+  return location.slice(location.lastIndexOf("/") + 1)
+}
+
+/** The keys of `gc --json`, in order. */
+const gcReportKeys = [
+  "dryRun",
+  "scanned",
+  "referenced",
+  "candidates",
+  "candidateBytes",
+  "deleted",
+  "deletedBytes",
+  "skipped",
+  "tooYoung",
+  "cutoff",
+  "durationMs"
+]
+
+/** The keys of each item of `uploads ls --json`, in order. */
+const uploadItemKeys = ["id", "state", "length", "createdAt", "expiresAt", "metadata"]
+
 describe("graviton CLI against a server (--url)", () => {
-  let server: ChildProcess
+  let server: Served | undefined
   let url = ""
   beforeAll(async () => {
-    server = spawn(
-      process.execPath,
-      ["--conditions=@graviton/source", main, "serve", "--port", "0", "--backend", "memory"],
-      {
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      }
-    )
-    url = await new Promise<string>((resolve, reject) => {
-      let out = ""
-      server.stdout!.on("data", (d: Buffer) => {
-        out += d.toString()
-        const m = /on (http:\/\/[^\s]+)/.exec(out)
-        if (m !== null) resolve(m[1]!)
-      })
-      server.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
-      setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000)
-    })
+    server = await serve(["--backend", "memory"])
+    url = server.url
   }, 60_000)
-  afterAll(() => {
-    server?.kill("SIGINT")
-  })
+  afterAll(() => server?.stop())
 
   it("put, get, stat, ls, verify and rm work through the HTTP API", () => {
     const bytes = randomBytes(300_000)
@@ -173,6 +224,119 @@ describe("graviton CLI against a server (--url)", () => {
     assert.strictEqual(json(graviton(["--url", url, "verify", k, "--json"])).ok, true)
     assert.strictEqual(graviton(["--url", url, "rm", k]).code, 0)
     assert.strictEqual(graviton(["--url", url, "stat", k]).code, 2)
-    assert.strictEqual(graviton(["--url", url, "gc"]).code, 3)
   }, 120_000)
+
+  it("gc is a dry run without --apply and deletes the blocks of removed blobs with it", () => {
+    const bytes = randomBytes(400_000)
+    const file = path.join(dir, "remote-gc.bin")
+    fs.writeFileSync(file, bytes)
+    const put = graviton(["--url", url, "put", file])
+    assert.strictEqual(put.code, 0, put.stderr)
+    assert.strictEqual(graviton(["--url", url, "rm", text(put)]).code, 0)
+    const young = graviton(["--url", url, "gc", "--json"])
+    assert.strictEqual(young.code, 0, young.stderr)
+    assert.strictEqual(json(young).candidates, 0, "the default minimum age spares fresh blocks")
+    const dry = json(graviton(["--url", url, "gc", "--min-age", "0", "--json"]))
+    assert.deepStrictEqual(Object.keys(dry), gcReportKeys)
+    assert.strictEqual(dry.dryRun, true)
+    assert.isAbove(dry.candidates as number, 0)
+    assert.strictEqual(dry.deleted, 0)
+    const textual = graviton(["--url", url, "gc", "--min-age", "0"])
+    assert.strictEqual(textual.code, 0, textual.stderr)
+    assert.include(text(textual), "dry run")
+    assert.include(text(textual), "run with --apply")
+    const applied = json(graviton(["--url", url, "gc", "--min-age", "0", "--apply", "--json"]))
+    assert.strictEqual(applied.dryRun, false)
+    assert.strictEqual(applied.deleted, dry.candidates)
+    assert.strictEqual(json(graviton(["--url", url, "gc", "--min-age", "0", "--json"])).candidates, 0)
+  }, 120_000)
+
+  it("uploads ls lists the server's sessions; uploads rm cancels one; an unknown id exits 2", async () => {
+    const ids = [await createUpload(url, 10, "a.bin"), await createUpload(url, 20, "b.bin")]
+    const ls = graviton(["--url", url, "uploads", "ls", "--json"])
+    assert.strictEqual(ls.code, 0, ls.stderr)
+    const items = json(ls).items as Array<Record<string, unknown>>
+    assert.sameMembers(
+      items.map((i) => i.id),
+      ids
+    )
+    for (const item of items) assert.deepStrictEqual(Object.keys(item), uploadItemKeys)
+    const a = items.find((i) => i.id === ids[0])!
+    assert.strictEqual(a.state, "open")
+    assert.strictEqual(a.length, 10)
+    assert.deepStrictEqual(a.metadata, { filename: "a.bin" })
+    assert.include(text(graviton(["--url", url, "uploads", "ls"])), ids[1]!)
+
+    const rm = graviton(["--url", url, "uploads", "rm", ids[0]!, "--json"])
+    assert.strictEqual(rm.code, 0, rm.stderr)
+    assert.deepStrictEqual(json(rm), { id: ids[0], cancelled: true })
+    assert.deepStrictEqual(
+      (json(graviton(["--url", url, "uploads", "ls", "--json"])).items as Array<{ id: string }>).map((i) => i.id),
+      [ids[1]]
+    )
+    const again = graviton(["--url", url, "uploads", "rm", ids[0]!])
+    assert.strictEqual(again.code, 2)
+    const unknown = graviton(["--url", url, "uploads", "rm", "no-such-upload", "--json"])
+    assert.strictEqual(unknown.code, 2)
+    assert.strictEqual(JSON.parse(unknown.stderr).error, "not_found")
+    assert.strictEqual(graviton(["--url", url, "uploads", "rm", ids[1]!]).code, 0)
+    assert.deepStrictEqual(json(graviton(["--url", url, "uploads", "ls", "--json"])).items, [])
+  }, 120_000)
+})
+
+describe("graviton CLI: the same output locally and with --url", () => {
+  const store = path.join(dir, "served")
+  const tokens = { GRAVITON_AUTH_TOKENS: "admin-secret:admin;rw-secret:read,write,delete" }
+  let server: Served
+
+  afterAll(() => server?.process.kill("SIGINT"))
+
+  it("gc --json and uploads ls --json print the same JSON over --url as on the store", async () => {
+    server = await serve(["--backend", "level", "--data-dir", store], tokens)
+    const remote = (args: ReadonlyArray<string>, token = "admin-secret") =>
+      graviton(["--url", server.url, "--token", token, ...args])
+    const bytes = randomBytes(300_000)
+    const file = path.join(dir, "served.bin")
+    fs.writeFileSync(file, bytes)
+    const put = remote(["put", file])
+    assert.strictEqual(put.code, 0, put.stderr)
+    assert.strictEqual(remote(["rm", text(put)]).code, 0)
+    const ids = [
+      await createUpload(server.url, 10, "x.bin", "rw-secret"),
+      await createUpload(server.url, 0, "empty.bin", "rw-secret")
+    ]
+
+    // admin only: a token without it is refused (exit 3, permission_denied)
+    for (const args of [["gc"], ["uploads", "ls"], ["uploads", "rm", ids[0]!]]) {
+      const denied = remote([...args, "--json"], "rw-secret")
+      assert.strictEqual(denied.code, 3, args.join(" "))
+      assert.strictEqual(JSON.parse(denied.stderr).error, "permission_denied")
+    }
+
+    const remoteUploads = remote(["uploads", "ls", "--json"])
+    assert.strictEqual(remoteUploads.code, 0, remoteUploads.stderr)
+    const remoteGc = remote(["gc", "--min-age", "0", "--json"])
+    assert.strictEqual(remoteGc.code, 0, remoteGc.stderr)
+    await server.stop()
+
+    const localUploads = graviton(["--data-dir", store, "--backend", "level", "uploads", "ls", "--json"])
+    assert.strictEqual(localUploads.code, 0, localUploads.stderr)
+    assert.strictEqual(remoteUploads.stdout.toString(), localUploads.stdout.toString())
+    const items = json(localUploads).items as Array<Record<string, unknown>>
+    assert.sameMembers(
+      items.map((i) => i.id),
+      ids
+    )
+    assert.strictEqual(items.find((i) => i.id === ids[1])?.state, "committed")
+
+    const localGc = graviton(["--data-dir", store, "--backend", "level", "gc", "--min-age", "0", "--json"])
+    assert.strictEqual(localGc.code, 0, localGc.stderr)
+    const [r, l] = [json(remoteGc), json(localGc)]
+    assert.deepStrictEqual(Object.keys(r), Object.keys(l))
+    assert.deepStrictEqual(Object.keys(r), gcReportKeys)
+    const { cutoff: _rc, durationMs: _rd, ...rSame } = r
+    const { cutoff: _lc, durationMs: _ld, ...lSame } = l
+    assert.deepStrictEqual(rSame, lSame)
+    assert.isAbove(l.candidates as number, 0)
+  }, 180_000)
 })
