@@ -128,6 +128,48 @@ describe("CAS engine", () => {
       }).pipe(Effect.provide(BlobStore.layerMemory))
   )
 
+  it.effect(
+    "worker ingest cuts and keys exactly as inline ingest, however the body is sliced (tiny, megabyte-crossing, huge)",
+    () =>
+      Effect.gen(function* () {
+        const bytes = Gen.randomBytes(3 * 1024 * 1024 + 12_345)
+        const tiny = Gen.slices(bytes.subarray(0, 200_000), 97)
+        const slicings: ReadonlyArray<ReadonlyArray<Uint8Array>> = [
+          [bytes],
+          [...tiny, bytes.subarray(200_000)],
+          Gen.slices(bytes, 64 * 1024),
+          [
+            bytes.subarray(0, 1024 * 1024 - 1),
+            bytes.subarray(1024 * 1024 - 1, 2 * 1024 * 1024 + 1),
+            bytes.subarray(2 * 1024 * 1024 + 1)
+          ],
+          [new Uint8Array(0), bytes.subarray(0, 5), new Uint8Array(0), bytes.subarray(5), new Uint8Array(0)]
+        ]
+        /** Ingests `parts` into fresh stores; the key, the manifest's block layout and the bytes read back. */
+        const ingest = (hashing: "inline" | "worker", parts: ReadonlyArray<Uint8Array>) =>
+          Effect.gen(function* () {
+            const store = yield* BlobStore.BlobStore
+            const manifests = yield* ManifestStore.ManifestStore
+            const r = yield* store.put(Stream.fromIterable(parts))
+            const entries = yield* Stream.runCollect(manifests.entries(r.key, Span.unsafeMake(0, r.key.size)))
+            const back = yield* collect(store.get(r.key))
+            return {
+              key: BinaryKey.format(r.key),
+              layout: entries.map((e) => `${e.offset}:${BinaryKey.format(e.blockKey)}`),
+              back
+            }
+          }).pipe(Effect.provide(BlobStore.layer({ hashing }).pipe(Layer.provideMerge(BlobStore.layerMemoryStores))))
+        const expected = yield* ingest("inline", [bytes])
+        assert.isAbove(expected.layout.length, 20)
+        for (const parts of slicings) {
+          const seen = yield* ingest("worker", parts)
+          assert.strictEqual(seen.key, expected.key)
+          assert.deepStrictEqual(seen.layout, expected.layout)
+          assert.isTrue(Gen.bytesEqual(seen.back, bytes))
+        }
+      })
+  )
+
   it.effect("a range read fetches only the blocks that intersect the range", () => {
     const faults = FaultInjection.makeInjector()
     return Effect.gen(function* () {

@@ -79,16 +79,18 @@ export const inline = <E, R>(
 const workerFailure = (cause: unknown) =>
   StorageError.unknown("BlobStore.put", { message: "the ingest worker failed", cause })
 
-/** Capacity of the pooled hand-over buffers (larger chunks get a buffer of their own). */
+/** Capacity of the pooled hand-over buffers. */
 const POOLED = 1024 * 1024
 /** Most idle pooled buffers kept per ingest. */
 const MAX_IDLE = 16
 
 /**
  * Chunking, block hashing and the whole-content SHA-256 on the ingest worker; the calling thread copies, stores and
- * commits. Each chunk is copied once into a hand-over buffer that is transferred to the worker and
- * back. Hand-over buffers are pooled: a buffer returns to the pool when every block viewing it was released (see
- * {@link PendingBlock.release}), so a long ingest does not allocate (and page-fault) a fresh megabyte per chunk.
+ * commits. The source's chunks are copied once, back to back, into 1 MiB hand-over buffers, and each full buffer
+ * (and the last, partial one) is transferred to the worker and back — so a body arriving in 16–64 KiB socket reads
+ * costs one worker round trip per megabyte, not per read. Hand-over buffers are pooled: a buffer returns to the pool
+ * when every block viewing it was released (see {@link PendingBlock.release}), so a long ingest does not allocate
+ * (and page-fault) a fresh megabyte per chunk.
  */
 export const offThread = <E, R>(
   source: Stream.Stream<Uint8Array, E, R>,
@@ -99,17 +101,40 @@ export const offThread = <E, R>(
   const idle: Array<ArrayBuffer> = []
   let size = 0
   let digest: string | undefined
-  const take = (length: number): ArrayBuffer =>
-    length <= POOLED ? (idle.pop() ?? new ArrayBuffer(POOLED)) : new ArrayBuffer(length)
   const giveBack = (buffer: ArrayBuffer) => {
-    if (buffer.byteLength === POOLED && idle.length < MAX_IDLE) idle.push(buffer)
+    if (idle.length < MAX_IDLE) idle.push(buffer)
   }
-  const handOver = (chunk: Uint8Array) => {
+  /** The hand-over buffer being filled, and how much of it is. */
+  interface Filling {
+    buffer: ArrayBuffer | undefined
+    length: number
+  }
+  /** Copies `chunk` into hand-over buffers; returns the buffers it filled up. */
+  const fill = (
+    state: Filling,
+    chunk: Uint8Array
+  ): readonly [Filling, ReadonlyArray<readonly [ArrayBuffer, number]>] => {
+    const full: Array<readonly [ArrayBuffer, number]> = []
     size += chunk.byteLength
-    const buffer = take(chunk.byteLength)
-    const copy = new Uint8Array(buffer, 0, chunk.byteLength)
-    copy.set(chunk)
-    const reply = job.push(buffer, chunk.byteLength)
+    let at = 0
+    while (at < chunk.byteLength) {
+      if (state.buffer === undefined) {
+        state.buffer = idle.pop() ?? new ArrayBuffer(POOLED)
+        state.length = 0
+      }
+      const n = Math.min(POOLED - state.length, chunk.byteLength - at)
+      new Uint8Array(state.buffer, state.length, n).set(chunk.subarray(at, at + n))
+      state.length += n
+      at += n
+      if (state.length === POOLED) {
+        full.push([state.buffer, POOLED])
+        state.buffer = undefined
+      }
+    }
+    return [state, full]
+  }
+  const handOver = ([buffer, length]: readonly [ArrayBuffer, number]) => {
+    const reply = job.push(buffer, length)
     // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
     reply.catch(() => undefined)
     return reply
@@ -139,7 +164,9 @@ export const offThread = <E, R>(
     )
   }
   const blocks = source.pipe(
-    Stream.filter((chunk) => chunk.byteLength > 0),
+    Stream.mapAccum((): Filling => ({ buffer: undefined, length: 0 }), fill, {
+      onHalt: (state) => (state.buffer === undefined ? [] : [[state.buffer, state.length] as const])
+    }),
     Stream.map(handOver),
     Stream.buffer({ capacity: lookahead }),
     Stream.mapEffect((reply) => Effect.map(Effect.tryPromise({ try: () => reply, catch: workerFailure }), keyed)),
