@@ -20,6 +20,7 @@ const usage = (url: string, where: string) =>
     `  range:     curl -sS -H 'range: bytes=0-99' ${url}/api/v1/blobs/<key>`,
     `  list:      curl -sS ${url}/api/v1/blobs`,
     `  metrics:   curl -sS ${url}/metrics`,
+    `  gc:        curl -sS -H 'content-type: application/json' -d '{}' ${url}/api/v1/admin/gc   (dry run)`,
     `  api:       ${url}/api/v1/openapi.json`,
     "",
     "Press Ctrl-C to stop."
