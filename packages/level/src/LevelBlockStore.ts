@@ -54,6 +54,8 @@ export interface BlockRow extends Location {
 }
 
 const ROW_LENGTH = 23
+/** Largest positional read `getMany` makes for records lying back to back. */
+const MAX_RUN = 4 * 1024 * 1024
 
 const encodeRow = (row: BlockRow): Uint8Array => {
   const out = new Uint8Array(ROW_LENGTH)
@@ -500,17 +502,88 @@ export const make = (
         return texts.map((t, i): BlockStore.PutOutcome => (fresh.has(t) && first.get(t) === i ? "fresh" : "duplicate"))
       })
 
+    /**
+     * Reads the records of `found` (index rows of distinct locations, sorted by location) in runs: records lying back
+     * to back in one pack — the blocks of a blob ingested in one go usually do — are read with one positional read
+     * of up to {@link MAX_RUN} bytes. A run that fails (compaction moved a record meanwhile) is read again record by
+     * record, each with `readData`'s own retry.
+     */
+    const readRuns = (
+      operation: string,
+      found: ReadonlyArray<{ readonly text: string; readonly row: BlockRow }>
+    ): Effect.Effect<Map<string, Uint8Array>, StorageError.StorageError> => {
+      const runs: Array<Array<{ readonly text: string; readonly row: BlockRow }>> = []
+      let run: Array<{ readonly text: string; readonly row: BlockRow }> = []
+      let runBytes = 0
+      for (const f of found) {
+        const last = run[run.length - 1]
+        const adjacent =
+          last !== undefined &&
+          last.row.pack === f.row.pack &&
+          last.row.offset + last.row.length === f.row.offset &&
+          runBytes + f.row.length <= MAX_RUN
+        if (!adjacent && run.length > 0) {
+          runs.push(run)
+          run = []
+          runBytes = 0
+        }
+        run.push(f)
+        runBytes += f.row.length
+      }
+      if (run.length > 0) runs.push(run)
+      const out = new Map<string, Uint8Array>()
+      return Effect.as(
+        Effect.forEach(
+          runs,
+          (members) =>
+            (members.length === 1
+              ? Effect.map(readData(operation, members[0]!.text, members[0]!.row), (d) => [d])
+              : database
+                  .use(operation, () =>
+                    packs.readRun(
+                      members.map((m) => ({ loc: m.row, key: m.text })),
+                      options.verifyChecksums
+                    )
+                  )
+                  .pipe(
+                    Effect.catch(() =>
+                      Effect.forEach(members, (m) => readData(operation, m.text, m.row), { concurrency: 4 })
+                    )
+                  )
+            ).pipe(
+              Effect.tap((datas) =>
+                Effect.sync(() => {
+                  for (let i = 0; i < members.length; i++) out.set(members[i]!.text, datas[i]!)
+                })
+              )
+            ),
+          { concurrency: 4, discard: true }
+        ),
+        out
+      )
+    }
+
     const getMany = (operation: string, keys: ReadonlyArray<BinaryKey.BinaryKey>) =>
       Effect.gen(function* () {
         if (keys.length === 0) return [] as Array<Option.Option<Uint8Array>>
         const texts = keys.map(BinaryKey.format)
         const rows = yield* readRows(operation, texts)
-        return yield* Effect.forEach(
-          rows,
-          (row, i) =>
-            row === undefined ? Effect.succeedNone : Effect.map(readData(operation, texts[i]!, row), Option.some),
-          { concurrency: 16 }
-        )
+        const found = new Map<string, BlockRow>()
+        rows.forEach((row, i) => {
+          if (row !== undefined) found.set(texts[i]!, row)
+        })
+        const ordered = [...found].map(([text, row]) => ({ text, row }))
+        ordered.sort((a, b) => a.row.pack - b.row.pack || a.row.offset - b.row.offset)
+        const datas = yield* readRuns(operation, ordered)
+        // a key asked for twice gets its own copy the second time: callers own what they get
+        const given = new Set<string>()
+        return texts.map((t): Option.Option<Uint8Array> => {
+          const d = datas.get(t)
+          if (d === undefined) return Option.none()
+          if (given.has(t)) return Option.some(d.slice())
+          given.add(t)
+          return Option.some(d)
+        })
       })
 
     const hasMany = (keys: ReadonlyArray<BinaryKey.BinaryKey>, hasOptions?: BlockStore.HasOptions) =>

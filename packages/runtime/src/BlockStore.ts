@@ -255,23 +255,29 @@ export interface CacheOptions {
   readonly maxBytes?: number | undefined
   /** Records hits and misses (`graviton_cache_requests_total{port="BlockStore"}`) and held bytes when given. */
   readonly registry?: MetricsRegistry.MetricsRegistry | undefined
+  /**
+   * `getMany` calls for more keys than this are scans (a blob streamed whole): their misses are fetched with one inner
+   * `getMany` but not cached, so a large read neither flushes the cache nor pays a copy per block (default 4).
+   */
+  readonly admitBatch?: number | undefined
 }
 
 /**
  * A read-through, byte-bounded LRU cache of block bytes. Blocks are immutable, so a cached block stays valid until
  * it is deleted; `delete` invalidates (before the inner delete, so a concurrent `get` cannot re-populate a stale
- * entry after it). Cached arrays are copied on the way out, so callers cannot corrupt the cache.
+ * entry after it). Cached arrays are copied on the way out, so callers cannot corrupt the cache. `getMany` serves
+ * hits from the cache and fetches every miss with one inner `getMany`; see {@link CacheOptions.admitBatch}.
  */
 export const withCache =
   (options: CacheOptions = {}) =>
   (self: BlockStore): BlockStore => {
     const lru = new ByteLru<Uint8Array>(options.maxBytes ?? 64 * 1024 * 1024, (b) => b.byteLength)
     const reg = options.registry
-    const note = (result: "hit" | "miss") =>
-      reg === undefined
+    const note = (result: "hit" | "miss", count = 1) =>
+      reg === undefined || count === 0
         ? Effect.void
         : Effect.andThen(
-            reg.increment(MetricKeys.cacheRequests, { port: "BlockStore", result }),
+            reg.increment(MetricKeys.cacheRequests, { port: "BlockStore", result }, count),
             reg.set(MetricKeys.cacheBytes, lru.bytes, { port: "BlockStore" })
           )
     const get = (key: BinaryKey.BinaryKey) =>
@@ -284,10 +290,32 @@ export const withCache =
           return note("miss")
         })
       })
+    const admitBatch = options.admitBatch ?? 4
+    const getMany = (keys: ReadonlyArray<BinaryKey.BinaryKey>) =>
+      Effect.suspend(() => {
+        const out: Array<Option.Option<Uint8Array>> = new Array(keys.length)
+        const missed: Array<number> = []
+        for (let i = 0; i < keys.length; i++) {
+          const hit = lru.get(BinaryKey.format(keys[i]!))
+          if (hit === undefined) missed.push(i)
+          else out[i] = Option.some(new Uint8Array(hit))
+        }
+        const noted = Effect.andThen(note("hit", keys.length - missed.length), note("miss", missed.length))
+        if (missed.length === 0) return Effect.as(noted, out)
+        return Effect.flatMap(self.getMany(missed.map((i) => keys[i]!)), (found) => {
+          const admit = keys.length <= admitBatch
+          missed.forEach((i, k) => {
+            const o = found[k] ?? Option.none()
+            out[i] = o
+            if (admit && Option.isSome(o)) lru.set(BinaryKey.format(keys[i]!), new Uint8Array(o.value))
+          })
+          return Effect.as(noted, out)
+        })
+      })
     return BlockStore.of({
       ...self,
       get,
-      getMany: (keys) => Effect.forEach(keys, get, { concurrency: 8 }),
+      getMany,
       delete: (key, opts) =>
         Effect.suspend(() => {
           lru.delete(BinaryKey.format(key))

@@ -29,6 +29,7 @@ import * as IngestLeases from "./IngestLeases.ts"
 import * as IngestBlocks from "./internal/ingestBlocks.ts"
 import * as IngestPool from "./internal/ingestPool.ts"
 import * as ManifestBuffer from "./internal/manifestBuffer.ts"
+import * as VerifyBlocks from "./internal/verifyBlocks.ts"
 import * as ManifestStoreM from "./ManifestStore.ts"
 import * as MetricKeys from "./MetricKeys.ts"
 import * as MetricsRegistry from "./MetricsRegistry.ts"
@@ -44,12 +45,21 @@ export interface EngineConfig {
   readonly parallelism: number
   /** Blocks per `hasMany`/`putMany` batch (default 16). */
   readonly batchSize: number
-  /** Blocks fetched ahead while reading (default 16: on level, 4 → 16 took full reads from ~370 to ~510 MiB/s). */
+  /**
+   * Blocks fetched ahead while reading (default 64). On level, full reads went from ~370 (4) to ~510 MiB/s (16)
+   * with one `get` per block; with batched `getMany` and verification on the worker, 16 → 64 took them from ~410
+   * to ~510–550 MiB/s.
+   */
   readonly readAhead: number
+  /**
+   * Blocks fetched per `getMany` while reading (default 16); `readAhead / readBatch` batches are in flight. Backends
+   * read a batch's blocks together (level: one positional read for blocks lying back to back in a pack).
+   */
+  readonly readBatch: number
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
   /**
-   * `worker` (default): chunking and block hashing on a worker thread, the whole-blob hash and storage on the caller's
+   * `worker` (default): chunking, block hashing and the whole-blob hash on a worker thread, storage on the caller's
    * (SHA-256 only); `inline`: everything on the caller's thread.
    */
   readonly hashing: "worker" | "inline"
@@ -62,7 +72,8 @@ export const defaultConfig: EngineConfig = {
   algorithm: "sha-256",
   parallelism: 4,
   batchSize: 16,
-  readAhead: 16,
+  readAhead: 64,
+  readBatch: 16,
   spillAfterEntries: 100_000,
   hashing: "worker"
 }
@@ -73,6 +84,7 @@ export const resolveConfig = (input: EngineConfigInput | undefined): EngineConfi
   parallelism: Math.max(1, input?.parallelism ?? defaultConfig.parallelism),
   batchSize: Math.max(1, input?.batchSize ?? defaultConfig.batchSize),
   readAhead: Math.max(1, input?.readAhead ?? defaultConfig.readAhead),
+  readBatch: Math.max(1, input?.readBatch ?? defaultConfig.readBatch),
   spillAfterEntries: Math.max(1, input?.spillAfterEntries ?? defaultConfig.spillAfterEntries),
   hashing: input?.hashing ?? defaultConfig.hashing
 })
@@ -298,22 +310,35 @@ export const makeWith = (
   const notFound = (operation: string, key: BinaryKey.BinaryKey) =>
     StorageError.notFound(operation, { key: keyText(key), message: "no such blob" })
 
-  const fetchVerified = (entry: Manifest.ManifestEntry, operation: string) =>
-    Effect.flatMap(blocks.get(entry.blockKey), (o) => {
-      if (Option.isNone(o)) {
-        return Effect.fail(
-          StorageError.corrupt(operation, { key: keyText(entry.blockKey), message: "a block of this blob is missing" })
-        )
-      }
-      if (!BlockStoreM.verifies(entry.blockKey, o.value)) {
-        return Effect.fail(
-          StorageError.corrupt(operation, {
-            key: keyText(entry.blockKey),
-            message: "a block of this blob failed verification"
+  const verifier =
+    config.hashing === "worker" && sharedPool() !== undefined
+      ? VerifyBlocks.offThread(sharedPool()!)
+      : VerifyBlocks.inline
+
+  /** Fetches the blocks of `batch` together and verifies each (size and digest); Corrupt when one is missing or bad. */
+  const fetchVerified = (batch: ReadonlyArray<Manifest.ManifestEntry>, operation: string) =>
+    Effect.gen(function* () {
+      const keys = batch.map((e) => e.blockKey)
+      const found = yield* blocks.getMany(keys)
+      const out: Array<Uint8Array> = []
+      for (let i = 0; i < batch.length; i++) {
+        const o = found[i]
+        if (o === undefined || Option.isNone(o)) {
+          return yield* StorageError.corrupt(operation, {
+            key: keyText(keys[i]!),
+            message: "a block of this blob is missing"
           })
-        )
+        }
+        out.push(o.value)
       }
-      return Effect.succeed(o.value)
+      const bad = yield* verifier.check(keys, out)
+      if (bad.length > 0) {
+        return yield* StorageError.corrupt(operation, {
+          key: keyText(keys[bad[0]!]!),
+          message: "a block of this blob failed verification"
+        })
+      }
+      return out
     })
 
   const served = (bytes: Uint8Array) =>
@@ -340,15 +365,20 @@ export const makeWith = (
         }
         if (span.start === span.end) return Stream.empty
         return manifests.entries(key, span).pipe(
+          Stream.grouped(config.readBatch),
           Stream.mapEffect(
-            (entry) =>
-              Effect.map(fetchVerified(entry, "BlobStore.get"), (bytes) => {
-                const from = Math.max(0, span.start - entry.offset)
-                const to = Math.min(entry.size, span.end - entry.offset)
-                return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
-              }),
-            { concurrency: config.readAhead }
+            (batch) =>
+              Effect.map(fetchVerified(batch, "BlobStore.get"), (all) =>
+                all.map((bytes, i) => {
+                  const entry = batch[i]!
+                  const from = Math.max(0, span.start - entry.offset)
+                  const to = Math.min(entry.size, span.end - entry.offset)
+                  return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
+                })
+              ),
+            { concurrency: Math.max(1, Math.ceil(config.readAhead / config.readBatch)) }
           ),
+          Stream.flattenIterable,
           Stream.tap(served)
         )
       })
@@ -381,9 +411,15 @@ export const makeWith = (
       let blocksChecked = 0
       let bytesChecked = 0
       yield* manifests.entries(key).pipe(
-        Stream.mapEffect((entry) => Effect.map(blocks.get(entry.blockKey), (o) => [entry, o] as const), {
-          concurrency: config.readAhead
-        }),
+        Stream.grouped(config.readBatch),
+        Stream.mapEffect(
+          (batch) =>
+            Effect.map(blocks.getMany(batch.map((e) => e.blockKey)), (found) =>
+              batch.map((entry, i) => [entry, found[i] ?? Option.none<Uint8Array>()] as const)
+            ),
+          { concurrency: Math.max(1, Math.ceil(config.readAhead / config.readBatch)) }
+        ),
+        Stream.flattenIterable,
         Stream.runForEach(([entry, o]) =>
           Effect.sync(() => {
             blocksChecked++

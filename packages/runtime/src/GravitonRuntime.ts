@@ -140,7 +140,8 @@ export const layer = <E, R>(
     chunker: config.chunker,
     algorithm: config.algorithm,
     parallelism: config.parallelism,
-    readAhead: config.readAhead
+    readAhead: config.readAhead,
+    readBatch: config.readBatch
   }).pipe(Layer.provideMerge(base))
   const uploads = Uploads.layer({ ttl: config.uploadTtl }).pipe(Layer.provideMerge(engine))
   return Graviton.layer({ gcMinAge: config.gcMinAge }).pipe(Layer.provideMerge(uploads))

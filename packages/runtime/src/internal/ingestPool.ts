@@ -4,7 +4,7 @@
  * while no request is outstanding.
  */
 import { Worker } from "node:worker_threads"
-import type { BlockRef, Reply } from "./ingestWorker.ts"
+import type { BlockRef, Reply, Request } from "./ingestWorker.ts"
 
 /** One ingest's chunking and block hashing. */
 export interface IngestJob {
@@ -33,6 +33,14 @@ export interface IngestJob {
 
 export interface IngestPool {
   readonly job: (chunkerId: string) => IngestJob
+  /**
+   * SHA-256 (hex) of each block of `buffer`, given as flattened offset/length pairs. `buffer` is transferred and
+   * comes back with the answer.
+   */
+  readonly digests: (
+    buffer: ArrayBuffer,
+    spans: ReadonlyArray<number>
+  ) => Promise<{ readonly buffer: ArrayBuffer; readonly digests: ReadonlyArray<string> }>
 }
 
 const materialize = (reply: Reply) => {
@@ -75,20 +83,26 @@ export const make = (): IngestPool | undefined => {
   worker.on("exit", () => failAll(new Error("ingest worker exited")))
 
   let nextJob = 1
+  const request = (message: Extract<Request, { readonly seq: number }>, transfer: ReadonlyArray<ArrayBuffer>) =>
+    new Promise<Reply>((resolve, reject) => {
+      waiting.set(`${message.job}:${message.seq}`, { resolve, reject })
+      worker.ref()
+      worker.postMessage(message, [...transfer])
+    })
   return {
+    digests: (buffer, spans) =>
+      request({ t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer]).then((r) => ({
+        buffer: r.buf!,
+        digests: r.digests ?? []
+      })),
     job: (chunkerId) => {
       const job = nextJob++
       let seq = 0
       worker.postMessage({ t: "start", job, chunker: chunkerId })
-      const request = (message: object, transfer: ReadonlyArray<ArrayBuffer>) =>
-        new Promise<Reply>((resolve, reject) => {
-          waiting.set(`${job}:${(message as { seq: number }).seq}`, { resolve, reject })
-          worker.ref()
-          worker.postMessage(message, [...transfer])
-        }).then(materialize)
       return {
-        push: (buffer, length) => request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]),
-        finish: () => request({ t: "finish", job, seq: seq++ }, []),
+        push: (buffer, length) =>
+          request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]).then(materialize),
+        finish: () => request({ t: "finish", job, seq: seq++ }, []).then(materialize),
         abort: () => {
           worker.postMessage({ t: "abort", job })
           for (const [id, w] of waiting) {

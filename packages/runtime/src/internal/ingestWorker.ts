@@ -1,8 +1,9 @@
 /**
  * The ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker), hashes every
  * block and the whole content with SHA-256, then hands the chunk's buffer back with the block layout and digests. Blocks inside the chunk
- * are described by offset and length; a block straddling chunks travels as its own buffer. Started by
- * `ingestPool.ts`; nothing else imports this module.
+ * are described by offset and length; a block straddling chunks travels as its own buffer. It also hashes batches
+ * of blocks read back (`digest`: a buffer and the spans of its blocks), so reads verify off the calling thread.
+ * Started by `ingestPool.ts`; nothing else imports this module.
  */
 import { createHash, type Hash } from "node:crypto"
 import { parentPort } from "node:worker_threads"
@@ -16,6 +17,14 @@ export type Request =
   | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer; readonly len: number }
   | { readonly t: "finish"; readonly job: number; readonly seq: number }
   | { readonly t: "abort"; readonly job: number }
+  | {
+      readonly t: "digest"
+      readonly job: number
+      readonly seq: number
+      readonly buf: ArrayBuffer
+      /** Offset and length of each block in `buf`, flattened. */
+      readonly spans: ReadonlyArray<number>
+    }
 
 export interface Reply {
   readonly job: number
@@ -64,6 +73,18 @@ if (port !== null) {
       }
       if (m.t === "abort") {
         jobs.delete(m.job)
+        return
+      }
+      if (m.t === "digest") {
+        const digests: Array<string> = []
+        for (let i = 0; i < m.spans.length; i += 2) {
+          digests.push(
+            createHash("sha256")
+              .update(new Uint8Array(m.buf, m.spans[i]!, m.spans[i + 1]!))
+              .digest("hex")
+          )
+        }
+        port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, digests } satisfies Reply, [m.buf])
         return
       }
       const state = jobs.get(m.job)

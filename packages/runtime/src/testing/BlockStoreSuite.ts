@@ -130,6 +130,38 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlockStore.BlockSto
     )
 
     it.effect(
+      "getMany of blocks written together: any order, repeats and absent keys mixed in, each result the caller's own",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* BlockStore.BlockStore
+          // written in one call, so backends that lay blocks out back to back read them in runs
+          const blocks = Array.from({ length: 24 }, (_, i) => Gen.block(1000 + 97 * i))
+          yield* store.putMany(blocks)
+          const absent = Gen.block()
+          const order = [0, 1, 2, 3, 5, 4, 6, 6, 7, 23, 8, 9, 10, 11, 0, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]
+          const keys = order.flatMap((i, k) => (k === 9 ? [absent.key, blocks[i]!.key] : [blocks[i]!.key]))
+          const got = yield* store.getMany(keys)
+          assert.strictEqual(got.length, keys.length)
+          keys.forEach((key, k) => {
+            const o = got[k]!
+            if (key === absent.key) assert.isTrue(Option.isNone(o))
+            else {
+              const want = blocks.find((b) => b.key === key)!
+              assert.isTrue(Gen.bytesEqual(Option.getOrThrow(o), want.bytes), `result ${k}`)
+            }
+          })
+          // a repeated key's results are independent of each other and of the store
+          const [first, second] = got.flatMap((o, k) => (keys[k] === blocks[6]!.key ? [Option.getOrThrow(o)] : []))
+          first!.fill(7)
+          assert.isTrue(Gen.bytesEqual(second!, blocks[6]!.bytes))
+          for (const o of got) if (Option.isSome(o)) o.value.fill(9)
+          const again = yield* store.getMany(blocks.map((b) => b.key))
+          blocks.forEach((b, i) => assert.isTrue(Gen.bytesEqual(Option.getOrThrow(again[i]!), b.bytes)))
+        }),
+      t
+    )
+
+    it.effect(
       "delete removes the block and reports whether it existed",
       () =>
         Effect.gen(function* () {
