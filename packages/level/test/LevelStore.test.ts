@@ -440,7 +440,7 @@ describe("space reclamation", () => {
             assert.isAtLeast(before.packs, 3)
             // one getMany over records spread across several packs: read in runs, split where a pack ends
             const all = yield* store.getMany(blocks.map((b) => b.key))
-            blocks.forEach((b, i) => assert.isTrue(Gen.bytesEqual(Option.getOrThrow(all[i]!), b.bytes)))
+            for (const [i, b] of blocks.entries()) assert.isTrue(Gen.bytesEqual(Option.getOrThrow(all[i]!), b.bytes))
             assert.strictEqual(before.deadBytes, 0)
             for (const b of gone) assert.isTrue(yield* store.delete(b.key))
             const after = yield* level.stats

@@ -70,7 +70,7 @@ export const offThread = (pool: IngestPool.IngestPool): Verifier => {
         if (sent.length === 0) return Effect.succeed(answer())
         const buffer = take(total)
         const view = new Uint8Array(buffer)
-        sent.forEach((i, k) => view.set(blocks[i]!, spans[2 * k]!))
+        for (const [k, i] of sent.entries()) view.set(blocks[i]!, spans[2 * k]!)
         return Effect.tryPromise(() => pool.digests(buffer, spans)).pipe(
           Effect.map((r) => {
             giveBack(r.buffer)

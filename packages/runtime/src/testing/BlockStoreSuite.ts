@@ -156,7 +156,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<BlockStore.BlockSto
           assert.isTrue(Gen.bytesEqual(second!, blocks[6]!.bytes))
           for (const o of got) if (Option.isSome(o)) o.value.fill(9)
           const again = yield* store.getMany(blocks.map((b) => b.key))
-          blocks.forEach((b, i) => assert.isTrue(Gen.bytesEqual(Option.getOrThrow(again[i]!), b.bytes)))
+          for (const [i, b] of blocks.entries()) assert.isTrue(Gen.bytesEqual(Option.getOrThrow(again[i]!), b.bytes))
         }),
       t
     )
