@@ -8,7 +8,6 @@ import {
   BlockStore,
   ConstraintPolicy,
   ConstraintViolation,
-  FaultInjection,
   Gc,
   IngestLeases,
   ManifestStore,
