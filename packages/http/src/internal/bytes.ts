@@ -44,12 +44,21 @@ export const coalesce =
     )
 
 /**
- * The request body as the engine should see it: coalesced into `size`-byte pieces and read ahead by up to `ahead`
- * pieces in a separate fiber, so receiving from the socket overlaps with chunking and hashing (without it the two
- * alternate: the engine waits for a piece to fill, the socket stalls while the engine works). Memory stays bounded
- * by `(ahead + 1) × size`.
+ * A request body read ahead by up to `ahead` socket reads (16–64 KiB each) in a separate fiber, so receiving from
+ * the socket overlaps with the engine's work (without it the two alternate: the engine waits for a read, the
+ * socket stalls while the engine works). Not coalesced: the engine packs small pieces into its own hand-over
+ * buffers, so a copy here would be a second one (and a fresh megabyte to page in per MiB received).
  */
-export const ingestBody =
+export const readAhead =
+  (ahead = 64) =>
+  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+    self.pipe(Stream.buffer({ capacity: ahead }))
+
+/**
+ * The body of a resumable-upload part: coalesced into `size`-byte pieces (staged parts are written piece by piece,
+ * so fewer, larger writes) and read ahead by up to `ahead` pieces. Memory stays bounded by `(ahead + 1) × size`.
+ */
+export const partBody =
   (size: number, ahead = 4) =>
   <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
     self.pipe(coalesce(size), Stream.buffer({ capacity: ahead }))
