@@ -99,6 +99,9 @@ export const offThread = <E, R>(
 ): Ingest<E, R> => {
   const c: Counter = { index: 0, offset: 0 }
   const idle: Array<ArrayBuffer> = []
+  /** Buffers of the whole-content hash, idle and in flight (at most `lookahead` in flight). */
+  const hashIdle: Array<ArrayBuffer> = []
+  const hashing: Array<Promise<unknown>> = []
   let size = 0
   let digest: string | undefined
   const giveBack = (buffer: ArrayBuffer) => {
@@ -133,12 +136,30 @@ export const offThread = <E, R>(
     }
     return [state, full]
   }
-  const handOver = ([buffer, length]: readonly [ArrayBuffer, number]) => {
-    const reply = job.push(buffer, length)
-    // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
-    reply.catch(() => undefined)
-    return reply
-  }
+  /**
+   * Hands a full buffer to the block worker and a copy of it to the whole-content hash. Waits first when `lookahead`
+   * hash copies are in flight, so a lagging hash cannot queue up memory.
+   */
+  const handOver = ([buffer, length]: readonly [ArrayBuffer, number]) =>
+    Effect.promise(async () => {
+      if (hashing.length >= lookahead) await hashing.shift()
+      const copy = hashIdle.pop() ?? new ArrayBuffer(POOLED)
+      new Uint8Array(copy, 0, length).set(new Uint8Array(buffer, 0, length))
+      hashing.push(
+        job.hash(copy, length).then(
+          (back) => {
+            if (hashIdle.length < lookahead) hashIdle.push(back)
+          },
+          // a failed hash surfaces through `finish`
+          () => undefined
+        )
+      )
+      const reply = job.push(buffer, length)
+      // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
+      reply.catch(() => undefined)
+      // wrapped: an async function returning the promise itself would wait for it
+      return { reply }
+    })
   const keyed = (r: {
     readonly buffer?: ArrayBuffer | undefined
     readonly blocks: ReadonlyArray<Uint8Array>
@@ -167,9 +188,9 @@ export const offThread = <E, R>(
     Stream.mapAccum((): Filling => ({ buffer: undefined, length: 0 }), fill, {
       onHalt: (state) => (state.buffer === undefined ? [] : [[state.buffer, state.length] as const])
     }),
-    Stream.map(handOver),
+    Stream.mapEffect(handOver),
     Stream.buffer({ capacity: lookahead }),
-    Stream.mapEffect((reply) => Effect.map(Effect.tryPromise({ try: () => reply, catch: workerFailure }), keyed)),
+    Stream.mapEffect(({ reply }) => Effect.map(Effect.tryPromise({ try: () => reply, catch: workerFailure }), keyed)),
     Stream.flattenIterable,
     Stream.concat(
       Stream.unwrap(

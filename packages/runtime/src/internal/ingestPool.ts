@@ -1,7 +1,8 @@
 /**
- * A worker thread that chunks and hashes ingested bytes (see `ingestWorker.ts`), shared by every ingest of the
- * process. Each ingest is a job; replies come back in order per job. The worker does not keep the process alive
- * while no request is outstanding.
+ * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process: one chunks and hashes blocks,
+ * the other hashes whole contents, so an ingest's two SHA-256 passes run in parallel with each other and with the
+ * calling thread's storage work. Each ingest is a job on both; replies come back in order per job. The workers do
+ * not keep the process alive while no request is outstanding.
  */
 import { Worker } from "node:worker_threads"
 import type { BlockRef, Reply, Request } from "./ingestWorker.ts"
@@ -21,6 +22,11 @@ export interface IngestJob {
     readonly blocks: ReadonlyArray<Uint8Array>
     readonly digests: ReadonlyArray<string>
   }>
+  /**
+   * Hands the same bytes, in a buffer of their own (transferred), to the whole-content hash; resolves with the
+   * buffer back once they are hashed.
+   */
+  readonly hash: (buffer: ArrayBuffer, length: number) => Promise<ArrayBuffer>
   /** The final partial block, if any, and the whole content's SHA-256. */
   readonly finish: () => Promise<{
     readonly whole?: string | undefined
@@ -51,14 +57,18 @@ const materialize = (reply: Reply) => {
   return { buffer: reply.buf, blocks, digests: reply.digests ?? [], whole: reply.whole }
 }
 
-/** Starts the worker, or returns `undefined` when worker threads are unavailable. */
-export const make = (): IngestPool | undefined => {
-  let worker: Worker
-  try {
-    worker = new Worker(new URL("./ingestWorker.ts", import.meta.url))
-  } catch {
-    return undefined
-  }
+/** A started worker and the requests waiting for its replies. */
+interface Connection {
+  readonly request: (
+    message: Extract<Request, { readonly seq: number }>,
+    transfer: ReadonlyArray<ArrayBuffer>
+  ) => Promise<Reply>
+  readonly post: (message: Request) => void
+  /** Rejects the outstanding requests of `job`. */
+  readonly drop: (job: number, error: Error) => void
+}
+
+const connect = (worker: Worker): Connection => {
   const waiting = new Map<string, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   const settle = () => {
     if (waiting.size === 0) worker.unref()
@@ -81,37 +91,66 @@ export const make = (): IngestPool | undefined => {
   })
   worker.on("error", (e) => failAll(e instanceof Error ? e : new Error(String(e))))
   worker.on("exit", () => failAll(new Error("ingest worker exited")))
+  return {
+    request: (message, transfer) =>
+      new Promise<Reply>((resolve, reject) => {
+        waiting.set(`${message.job}:${message.seq}`, { resolve, reject })
+        worker.ref()
+        worker.postMessage(message, [...transfer])
+      }),
+    post: (message) => worker.postMessage(message),
+    drop: (job, error) => {
+      for (const [id, w] of waiting) {
+        if (id.startsWith(`${job}:`)) {
+          waiting.delete(id)
+          w.reject(error)
+        }
+      }
+      settle()
+    }
+  }
+}
 
+/** Starts the workers, or returns `undefined` when worker threads are unavailable. */
+export const make = (): IngestPool | undefined => {
+  const url = new URL("./ingestWorker.ts", import.meta.url)
+  let blocks: Connection
+  let contents: Connection
+  try {
+    blocks = connect(new Worker(url))
+    contents = connect(new Worker(url))
+  } catch {
+    return undefined
+  }
   let nextJob = 1
-  const request = (message: Extract<Request, { readonly seq: number }>, transfer: ReadonlyArray<ArrayBuffer>) =>
-    new Promise<Reply>((resolve, reject) => {
-      waiting.set(`${message.job}:${message.seq}`, { resolve, reject })
-      worker.ref()
-      worker.postMessage(message, [...transfer])
-    })
   return {
     digests: (buffer, spans) =>
-      request({ t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer]).then((r) => ({
+      contents.request({ t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer]).then((r) => ({
         buffer: r.buf!,
         digests: r.digests ?? []
       })),
     job: (chunkerId) => {
       const job = nextJob++
       let seq = 0
-      worker.postMessage({ t: "start", job, chunker: chunkerId })
+      let hashSeq = 0
+      blocks.post({ t: "start", job, chunker: chunkerId, whole: false })
+      contents.post({ t: "start", job, whole: true })
       return {
         push: (buffer, length) =>
-          request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]).then(materialize),
-        finish: () => request({ t: "finish", job, seq: seq++ }, []).then(materialize),
+          blocks.request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]).then(materialize),
+        hash: (buffer, length) =>
+          contents.request({ t: "push", job, seq: hashSeq++, buf: buffer, len: length }, [buffer]).then((r) => r.buf!),
+        finish: () =>
+          Promise.all([
+            blocks.request({ t: "finish", job, seq: seq++ }, []),
+            contents.request({ t: "finish", job, seq: hashSeq++ }, [])
+          ]).then(([b, c]) => ({ ...materialize(b), whole: c.whole })),
         abort: () => {
-          worker.postMessage({ t: "abort", job })
-          for (const [id, w] of waiting) {
-            if (id.startsWith(`${job}:`)) {
-              waiting.delete(id)
-              w.reject(new Error("ingest job aborted"))
-            }
-          }
-          settle()
+          const error = new Error("ingest job aborted")
+          blocks.post({ t: "abort", job })
+          contents.post({ t: "abort", job })
+          blocks.drop(job, error)
+          contents.drop(job, error)
         }
       }
     }

@@ -1,7 +1,9 @@
 /**
- * The ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker), hashes every
- * block and the whole content with SHA-256, then hands the chunk's buffer back with the block layout and digests. Blocks inside the chunk
- * are described by offset and length; a block straddling chunks travels as its own buffer. It also hashes batches
+ * An ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker, if it has one),
+ * hashes every block with SHA-256 and, if asked, the whole content too, then hands the buffer back with the block
+ * layout and digests. Blocks inside the buffer are described by offset and length; a block straddling buffers
+ * travels as its own buffer. The pool runs two of these: one chunks and hashes blocks, the other hashes whole
+ * contents (a job without a chunker), so the two SHA-256 passes of an ingest run in parallel. It also hashes batches
  * of blocks read back (`digest`: a buffer and the spans of its blocks), so reads verify off the calling thread.
  * Started by `ingestPool.ts`; nothing else imports this module.
  */
@@ -13,7 +15,14 @@ import { Chunker } from "@graviton/core"
 export type BlockRef = { readonly o: number; readonly l: number } | { readonly b: ArrayBuffer }
 
 export type Request =
-  | { readonly t: "start"; readonly job: number; readonly chunker: string }
+  | {
+      readonly t: "start"
+      readonly job: number
+      /** Chunker id; none: the job only hashes the whole content. */
+      readonly chunker?: string | undefined
+      /** Whether to hash the whole content. */
+      readonly whole: boolean
+    }
   | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer; readonly len: number }
   | { readonly t: "finish"; readonly job: number; readonly seq: number }
   | { readonly t: "abort"; readonly job: number }
@@ -39,8 +48,8 @@ export interface Reply {
 
 const port = parentPort
 interface Job {
-  readonly chunker: Chunker.Chunker
-  readonly whole: Hash
+  readonly chunker: Chunker.Chunker | undefined
+  readonly whole: Hash | undefined
 }
 const jobs = new Map<number, Job>()
 
@@ -66,9 +75,13 @@ if (port !== null) {
   port.on("message", (m: Request) => {
     try {
       if (m.t === "start") {
-        const params = Chunker.parseId(m.chunker)
-        if (params._tag === "Failure") throw new Error(params.failure.message)
-        jobs.set(m.job, { chunker: Chunker.instantiate(params.success), whole: createHash("sha256") })
+        let chunker: Chunker.Chunker | undefined
+        if (m.chunker !== undefined) {
+          const params = Chunker.parseId(m.chunker)
+          if (params._tag === "Failure") throw new Error(params.failure.message)
+          chunker = Chunker.instantiate(params.success)
+        }
+        jobs.set(m.job, { chunker, whole: m.whole ? createHash("sha256") : undefined })
         return
       }
       if (m.t === "abort") {
@@ -95,16 +108,19 @@ if (port !== null) {
       const transfer: Array<ArrayBuffer> = []
       if (m.t === "push") {
         const bytes = new Uint8Array(m.buf, 0, m.len)
-        state.whole.update(bytes)
-        const { refs, digests } = describe(m.buf, state.chunker.push(bytes), transfer)
+        state.whole?.update(bytes)
+        const { refs, digests } = describe(m.buf, state.chunker?.push(bytes) ?? [], transfer)
         transfer.push(m.buf)
         port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests } satisfies Reply, transfer)
         return
       }
-      const { refs, digests } = describe(undefined, state.chunker.finish(), transfer)
+      const { refs, digests } = describe(undefined, state.chunker?.finish() ?? [], transfer)
       jobs.delete(m.job)
-      const whole = state.whole.digest("hex")
-      port.postMessage({ job: m.job, seq: m.seq, blocks: refs, digests, whole } satisfies Reply, transfer)
+      const whole = state.whole?.digest("hex")
+      port.postMessage(
+        { job: m.job, seq: m.seq, blocks: refs, digests, ...(whole === undefined ? {} : { whole }) } satisfies Reply,
+        transfer
+      )
     } catch (e) {
       const seq = "seq" in m ? m.seq : -1
       port.postMessage({ job: m.job, seq, error: e instanceof Error ? e.message : String(e) } satisfies Reply)
