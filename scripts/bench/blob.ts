@@ -2,19 +2,19 @@
  * Scenarios 2 and 3 on every backend: ingest N MiB (1 GiB) of incompressible data through the engine, then read it
  * back whole and with random 4 KiB ranges.
  *
- * Per backend, in a child process of its own (see {@link inChild}) and in this order: the CPU ceiling (source → FastCDC → SHA-256/block, nothing
+ * Per backend, in a child process of its own (see child.ts) and in this order: the CPU ceiling (source → FastCDC → SHA-256/block, nothing
  * stored), the raw pipeline into the raw driver, the engine, the raw pipeline again, the ceiling again. Each
  * baseline figure is the mean of its run before and after the engine's. Reads: raw driver, engine, raw driver.
  * Every store is fresh, so nothing is deduplicated and every block is written.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { BinaryKey, Chunker } from "@graviton/core"
 import * as LevelBench from "../../packages/level/bench/level.ts"
 import * as Random from "../datasets/random.ts"
 import * as Backends from "./backends.ts"
+import * as Child from "./child.ts"
 import * as Engine from "./engine.ts"
 import * as Pipeline from "./pipeline.ts"
 import {
@@ -307,78 +307,18 @@ const levelIo = async (
   return rows
 }
 
-/** What a backend's child process is told (a {@link Context} minus its functions). */
-interface ChildInput {
-  readonly backend: string
-  readonly sizes: Context["sizes"]
-  readonly quick: boolean
-  readonly tmp: string
-  readonly cache: string
-  readonly selected: ReadonlyArray<string>
-}
-
-/**
- * Runs one backend's ingest and reads in a fresh child process (this file with `child <json>`): every backend starts
- * from the same clean heap and page cache state, instead of inheriting the gigabytes the previous backend's runs
- * allocated (which cost the next one a third of its ingest speed in one process). The baselines still run in the
- * same process as the figure they are compared with.
- */
-const inChild = (ctx: Context, backend: string): Promise<Array<Row>> => {
-  const input: ChildInput = {
-    backend,
-    sizes: ctx.sizes,
-    quick: ctx.quick,
-    tmp: ctx.tmp,
-    cache: ctx.cache,
-    selected: [...ctx.selected]
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--conditions=@graviton/source", fileURLToPath(import.meta.url), "child", JSON.stringify(input)],
-      { stdio: ["ignore", "pipe", "inherit"] }
-    )
-    let out = ""
-    child.stdout.setEncoding("utf8")
-    child.stdout.on("data", (d: string) => {
-      out += d
-    })
-    child.on("error", reject)
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`the ${backend} bench child exited with ${code}`))
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as Array<Row>)
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
-}
-
-const childMain = async (input: ChildInput) => {
-  const backend = Backends.all().find((b) => b.name === input.backend)
-  if (backend === undefined || !Backends.isAvailable(backend)) throw new Error(`no backend ${input.backend}`)
-  const started = Date.now()
-  const ctx: Context = {
-    sizes: input.sizes,
-    quick: input.quick,
-    tmp: input.tmp,
-    cache: input.cache,
-    selected: new Set(input.selected),
-    log: (line) =>
-      process.stderr.write(`[child ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`),
-    detail: () => undefined
-  }
+const childMain = async (input: Child.Input<{ readonly backend: string }>) => {
+  const backend = Backends.all().find((b) => b.name === input.args.backend)
+  if (backend === undefined || !Backends.isAvailable(backend)) throw new Error(`no backend ${input.args.backend}`)
+  const ctx = Child.context(input)
   Random.prepare("blob")
   Random.prepare("warm")
   await warmUp(ctx)
-  const rows = await runBackend(ctx, backend, ctx.sizes.ingestMiB * MiB)
-  process.stdout.write(`${JSON.stringify(rows)}\n`)
+  Child.reply(await runBackend(ctx, backend, ctx.sizes.ingestMiB * MiB))
 }
 
-if (process.argv[2] === "child" && process.argv[1] === fileURLToPath(import.meta.url)) {
-  await childMain(JSON.parse(process.argv[3]!) as ChildInput)
-}
+const asChild = Child.input<{ readonly backend: string }>(import.meta.url)
+if (asChild !== undefined) await childMain(asChild)
 
 export const scenario: Scenario = {
   names: ["ingest", "reads"],
@@ -386,7 +326,7 @@ export const scenario: Scenario = {
     const rows: Array<Row> = []
     for (const b of Backends.all()) {
       if (Backends.isAvailable(b)) {
-        rows.push(...(await inChild(ctx, b.name)))
+        rows.push(...(await Child.rows(import.meta.url, ctx, { backend: b.name })))
         continue
       }
       const t = targets[b.name] ?? {}

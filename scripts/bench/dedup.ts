@@ -14,6 +14,7 @@ import { Result } from "effect"
 import * as NpmReleases from "../datasets/npmReleases.ts"
 import * as Random from "../datasets/random.ts"
 import * as Backends from "./backends.ts"
+import * as Child from "./child.ts"
 import * as Engine from "./engine.ts"
 import * as Pipeline from "./pipeline.ts"
 import { type Context, MiB, mibPerSecond, type Row, row, type Scenario, unavailable } from "./report.ts"
@@ -184,15 +185,31 @@ export const scenario: Scenario = {
         note: `stored ${mib(def.zstd?.stored ?? 0).toFixed(0)} MiB of ${totalMiB.toFixed(0)} MiB (FastCDC + zstd) vs ${mib(fix.zstd?.stored ?? 0).toFixed(0)} MiB (fixed + zstd)`
       })
     ]
-    rows.push(...(await levelDataset(ctx, data)))
+    rows.push(...(await Child.rows(import.meta.url, ctx, {})))
     return rows
   }
 }
 
-/** The default chunker ingesting the releases on level, next to the raw pipelines over the same bytes. */
+/** Loads the releases the parent fetched (from the cache) and runs {@link levelDataset}. */
+const childMain = async (input: Child.Input<unknown>) => {
+  const ctx = Child.context(input)
+  const releases = NpmReleases.fetchAll(ctx.cache, NpmReleases.typescript, ctx.sizes.releases)
+  Child.reply(
+    await levelDataset(
+      ctx,
+      releases.map((r) => new Uint8Array(readFileSync(r.path)))
+    )
+  )
+}
+
+/**
+ * The default chunker ingesting the releases on level, next to the raw pipelines over the same bytes — in a child
+ * process of its own (see child.ts), after a warm-up on the first release.
+ */
 const levelDataset = async (ctx: Context, data: ReadonlyArray<Uint8Array>): Promise<Array<Row>> => {
   const bytes = data.reduce((n, d) => n + d.byteLength, 0)
   ctx.log("dedup: releases on level")
+  await ingestAll(data.slice(0, 1), Chunker.defaults) // warm-up: worker threads, JIT
   const ceilingBefore = await mibPerSecond(bytes, () => {
     for (const d of data) Pipeline.ceiling(views(d))
   })
@@ -233,3 +250,6 @@ const levelDataset = async (ctx: Context, data: ReadonlyArray<Uint8Array>): Prom
     })
   ]
 }
+
+const asChild = Child.input(import.meta.url)
+if (asChild !== undefined) await childMain(asChild)
