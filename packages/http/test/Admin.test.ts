@@ -1,7 +1,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { Auth } from "../src/index.ts"
-import { baseUrl, type Fetched, fetchAll, randomBytes, serverLayer } from "./support.ts"
+import { baseUrl, createUpload, type Fetched, fetchAll, randomBytes, serverLayer } from "./support.ts"
 
 const ADMIN = "/api/v1/admin"
 
@@ -39,23 +39,6 @@ const gc = (base: string, body: unknown, headers: Record<string, string> = {}) =
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body)
-  })
-
-/** Creates a tus upload of `length` bytes and returns its id. */
-const createUpload = (base: string, length: number, headers: Record<string, string> = {}) =>
-  Effect.gen(function* () {
-    const res = yield* fetchAll(`${base}/api/v1/uploads`, {
-      method: "POST",
-      headers: {
-        "tus-resumable": "1.0.0",
-        "upload-length": String(length),
-        "upload-metadata": `filename ${Buffer.from("a.bin").toString("base64")}`,
-        ...headers
-      }
-    })
-    assert.strictEqual(res.status, 201, res.text)
-    const location = res.headers.get("location")!
-    return location.slice(location.lastIndexOf("/") + 1)
   })
 
 const errorCode = (res: Fetched) => (res.json as { error: string }).error

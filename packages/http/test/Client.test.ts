@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ApiError, Auth, GravitonClient } from "../src/index.ts"
-import { baseUrl, fetchAll, randomBytes, serverLayer } from "./support.ts"
+import { baseUrl, createUpload, randomBytes, serverLayer } from "./support.ts"
 
 const keyOf = (bytes: Uint8Array) => `sha-256:${createHash("sha256").update(bytes).digest("hex")}:${bytes.byteLength}`
 
@@ -21,22 +21,6 @@ const concat = (parts: ReadonlyArray<Uint8Array>) => {
   }
   return out
 }
-
-/** Creates a tus upload of `length` bytes on the server at `base` (optionally with a token); returns its id. */
-const createUpload = (base: string, length: number, token?: string) =>
-  Effect.gen(function* () {
-    const res = yield* fetchAll(`${base}/api/v1/uploads`, {
-      method: "POST",
-      headers: {
-        "tus-resumable": "1.0.0",
-        "upload-length": String(length),
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` })
-      }
-    })
-    assert.strictEqual(res.status, 201)
-    const location = res.headers.get("location")!
-    return location.slice(location.lastIndexOf("/") + 1)
-  })
 
 /** Runs `f` with clients for the server in context (one per token; `undefined` = no token). */
 const withClients = <const T extends ReadonlyArray<string | undefined>, A, E>(
@@ -220,7 +204,7 @@ describe("GravitonClient", () => {
       Effect.flatMap(baseUrl, (base) =>
         withClients(["tok-admin", "tok-w", undefined], ([admin, writer, anonymous]) =>
           Effect.gen(function* () {
-            const id = yield* createUpload(base, 10, "tok-w")
+            const id = yield* createUpload(base, 10, { authorization: "Bearer tok-w" })
             assert.instanceOf(yield* Effect.flip(anonymous.gc()), ApiError.Unauthorized)
             assert.instanceOf(yield* Effect.flip(writer.gc()), ApiError.Forbidden)
             assert.instanceOf(yield* Effect.flip(writer.allUploads), ApiError.Forbidden)

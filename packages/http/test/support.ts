@@ -118,3 +118,20 @@ export const randomBytes = (size: number, seed = 1): Uint8Array => {
 
 export const GiB = 1024 * 1024 * 1024
 export const MiB = 1024 * 1024
+
+/** Creates a tus upload of `length` bytes on the server at `base` (with extra request headers); returns its id. */
+export const createUpload = (base: string, length: number, headers: Record<string, string> = {}) =>
+  Effect.gen(function* () {
+    const res = yield* fetchAll(`${base}/api/v1/uploads`, {
+      method: "POST",
+      headers: {
+        "tus-resumable": "1.0.0",
+        "upload-length": String(length),
+        "upload-metadata": `filename ${Buffer.from("a.bin").toString("base64")}`,
+        ...headers
+      }
+    })
+    if (res.status !== 201) throw new Error(`creating an upload answered ${res.status}: ${res.text}`)
+    const location = res.headers.get("location")!
+    return location.slice(location.lastIndexOf("/") + 1)
+  })
