@@ -8,7 +8,6 @@
  * does not decide a ratio. Reads then run on the last round's blob: raw driver, engine, raw driver.
  * Every store is fresh, so nothing is deduplicated and every block is written.
  */
-import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
@@ -28,6 +27,7 @@ import {
   type Row,
   row,
   type Scenario,
+  settleDisk,
   type Target,
   unavailable
 } from "./report.ts"
@@ -68,18 +68,6 @@ const warmUp = async (ctx: Context) => {
   const r = await engine.put(Random.pieces("warm", bytes))
   await engine.read(r.key)
   await engine.dispose()
-}
-
-/**
- * Writes every dirty page of the machine back (`sync`), outside any timing: a run must not pay for the writeback of
- * the gigabyte the run before it left in the page cache.
- */
-const settleDisk = () => {
-  try {
-    execFileSync("sync")
-  } catch {
-    // no sync(1) here: nothing to settle with
-  }
 }
 
 const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number): Promise<Array<Row>> => {

@@ -17,7 +17,17 @@ import * as Backends from "./backends.ts"
 import * as Child from "./child.ts"
 import * as Engine from "./engine.ts"
 import * as Pipeline from "./pipeline.ts"
-import { type Context, MiB, median, mibPerSecond, type Row, row, type Scenario, unavailable } from "./report.ts"
+import {
+  type Context,
+  MiB,
+  median,
+  mibPerSecond,
+  type Row,
+  row,
+  type Scenario,
+  settleDisk,
+  unavailable
+} from "./report.ts"
 
 const KiB = 1024
 const speedRounds = 2
@@ -221,12 +231,14 @@ const levelDataset = async (ctx: Context, data: ReadonlyArray<Uint8Array>): Prom
       })
     )
     const driver = await Pipeline.levelDriver(join(ctx.tmp, `dedup-raw-level-${k}`))
+    settleDisk()
     try {
       raws.push(await mibPerSecond(bytes, () => Pipeline.ingestMany(data.map(views), driver)))
     } finally {
       await driver.close()
     }
     const dir = join(ctx.tmp, `dedup-level-${k}`)
+    settleDisk()
     engines.push((await ingestAll(data, Chunker.defaults, { backend: Backends.level, dir })).rate)
     rmSync(dir, { recursive: true, force: true })
   }

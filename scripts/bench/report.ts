@@ -4,6 +4,7 @@
  * Every row pairs the project's figure with a raw baseline measured in the same process (before and after the
  * project's run where that is cheap, averaged), their ratio, and the target the ratio is judged against.
  */
+import { execFileSync } from "node:child_process"
 
 /** Sizes a scenario runs with (`--quick` shrinks them). */
 export interface Sizes {
@@ -154,6 +155,18 @@ export const seconds = async (f: () => unknown): Promise<number> => {
   const t0 = performance.now()
   await f()
   return (performance.now() - t0) / 1000
+}
+
+/**
+ * Writes every dirty page of the machine back (`sync`), outside any timing: a run must not pay for the writeback of
+ * the gigabyte the run before it left in the page cache.
+ */
+export const settleDisk = (): void => {
+  try {
+    execFileSync("sync")
+  } catch {
+    // no sync(1) here: nothing to settle with
+  }
 }
 
 /** Throughput in MiB/s of processing `bytes` with `f`. */

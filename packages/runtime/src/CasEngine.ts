@@ -12,8 +12,13 @@
  * after its commit, and every block it relies on is written or touched (`hasMany(…, { touch: true })`) during it,
  * so a concurrent `Gc.run` never deletes one of them. See `IngestLeases` for the argument.
  *
- * **Reads** fetch only the blocks that intersect the range, with bounded read-ahead, verify each block's size and
- * digest before emitting any of its bytes, and slice exactly at both ends.
+ * With `hashing: "worker"` (the default) chunking and block hashing run on one worker thread and the whole-blob
+ * hash on another (`internal/ingestBlocks.ts`), while the calling thread copies the body into hand-over buffers,
+ * stores and commits.
+ *
+ * **Reads** fetch only the blocks that intersect the range, in `getMany` batches of `readBatch` blocks with
+ * `readAhead` blocks in flight, verify each block's size and digest before emitting any of its bytes (on a worker
+ * thread for batches of 512 KiB and more, `internal/verifyBlocks.ts`), and slice exactly at both ends.
  *
  * @since 0.1.0
  */
