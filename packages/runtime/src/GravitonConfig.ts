@@ -9,7 +9,7 @@
  * | `GRAVITON_CHUNKER` | chunker id, e.g. `fastcdc-v1:16384:65536:262144` or `fixed-v1:1048576` | FastCDC 16/64/256 KiB |
  * | `GRAVITON_HASH` | `sha-256` or `blake3` | `sha-256` |
  * | `GRAVITON_COMPRESSION` | `none`, `zstd`, `auto` (zstd where it saves space) | `none` |
- * | `GRAVITON_PARALLELISM` / `GRAVITON_READ_AHEAD` | block batches written / blocks read concurrently | 4 / 64 |
+ * | `GRAVITON_PARALLELISM` / `GRAVITON_READ_AHEAD` | block batches written / blocks read concurrently | 4 / 32 |
  * | `GRAVITON_READ_BATCH` | blocks fetched per backend call while reading | 16 |
  * | `GRAVITON_BLOCK_CACHE_BYTES` / `GRAVITON_MANIFEST_CACHE_BYTES` | cache budgets (0 disables) | 64 MiB / 16 MiB |
  * | `GRAVITON_RETRIES` / `GRAVITON_TIMEOUT` | retries per backend call / per-attempt timeout | 3 / `30 seconds` |
@@ -66,7 +66,7 @@ export const defaults: GravitonConfig = {
   algorithm: HashAlgorithm.defaultAlgorithm,
   compression: "none",
   parallelism: 4,
-  readAhead: 64,
+  readAhead: 32,
   readBatch: 16,
   blockCacheBytes: 64 * 1024 * 1024,
   manifestCacheBytes: 16 * 1024 * 1024,
