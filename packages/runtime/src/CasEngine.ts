@@ -246,8 +246,11 @@ export const makeWith = (
       let freshBytes = 0
       let duplicate = 0
       let duplicateBytes = 0
+      // a body declared small is hashed here: the worker round trips would cost more than the hashing
+      const small = expectedSize !== undefined && expectedSize < INLINE_BELOW
       const ingest =
         config.hashing === "worker" &&
+        !small &&
         config.algorithm === "sha-256" &&
         blobAlgorithm === "sha-256" &&
         sharedPool() !== undefined
@@ -470,6 +473,9 @@ export const makeWith = (
 
 let poolInstance: IngestPool.IngestPool | undefined | null = null
 /** One ingest worker per process, started on first use (it does not keep the process alive when idle). */
+/** Bodies declared smaller than this are chunked and hashed on the calling thread even with `hashing: "worker"`. */
+const INLINE_BELOW = 256 * 1024
+
 const sharedPool = (): IngestPool.IngestPool | undefined => {
   if (poolInstance === null) poolInstance = IngestPool.make()
   return poolInstance

@@ -86,7 +86,11 @@ export const make = (registry: Metric.MetricRegistry): MetricsRegistry => {
     return m
   }
 
-  const bounded = (key: MetricKeys.MetricKey, labels: MetricKeys.Labels | undefined): Record<string, string> => {
+  /** The label set a series is recorded under (past the per-metric limit: every value "other"), and its id. */
+  const bounded = (
+    key: MetricKeys.MetricKey,
+    labels: MetricKeys.Labels | undefined
+  ): { readonly attrs: Record<string, string>; readonly id: string } => {
     const attrs = normalize(labels)
     const id = JSON.stringify(attrs)
     let entry = series.get(key.name)
@@ -94,22 +98,36 @@ export const make = (registry: Metric.MetricRegistry): MetricsRegistry => {
       entry = { key, labelSets: new Set() }
       series.set(key.name, entry)
     }
-    if (entry.labelSets.has(id)) return attrs
+    if (entry.labelSets.has(id)) return { attrs, id }
     if (entry.labelSets.size < maxSeriesPerMetric) {
       entry.labelSets.add(id)
-      return attrs
+      return { attrs, id }
     }
     const other: Record<string, string> = {}
     for (const k of Object.keys(attrs)) other[k] = "other"
-    entry.labelSets.add(JSON.stringify(other))
-    return other
+    const otherId = JSON.stringify(other)
+    entry.labelSets.add(otherId)
+    return { attrs: other, id: otherId }
   }
 
   const run = <A>(effect: Effect.Effect<A>): Effect.Effect<A> =>
     Effect.provideService(effect, Metric.MetricRegistry, registry)
 
-  const metricFor = (key: MetricKeys.MetricKey, labels: MetricKeys.Labels | undefined) =>
-    Metric.withAttributes(base(key), bounded(key, labels))
+  /**
+   * One metric instance per series, reused: Effect caches a metric's registry key on the instance, so a fresh
+   * `withAttributes` per update recomputed it every time (a tenth of a small put).
+   */
+  const attributed = new Map<string, Metric.Metric<number, unknown>>()
+  const metricFor = (key: MetricKeys.MetricKey, labels: MetricKeys.Labels | undefined) => {
+    const { attrs, id } = bounded(key, labels)
+    const cacheKey = `${key.name}\u0000${id}`
+    let m = attributed.get(cacheKey)
+    if (m === undefined) {
+      m = Metric.withAttributes(base(key), attrs)
+      attributed.set(cacheKey, m)
+    }
+    return m
+  }
 
   const snapshot = run(
     Effect.map(Metric.snapshot, (snaps) => {

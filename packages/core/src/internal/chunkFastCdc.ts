@@ -206,8 +206,11 @@ export class FastCdcScanner {
 
   private appendCarry(buf: Uint8Array, from: number): void {
     const len = this.carryLen
-    if (this.carry.length < this.max) {
-      const grown = new Uint8Array(this.max)
+    const needed = len + buf.length - from
+    if (this.carry.length < needed) {
+      // grow geometrically up to `max` (what a pending block can reach): a small body does not pay for a max-size
+      // buffer
+      const grown = new Uint8Array(Math.max(needed, Math.min(this.max, Math.max(2 * this.carry.length, 4096))))
       grown.set(this.carry.subarray(0, len), 0)
       this.carry = grown
     }
