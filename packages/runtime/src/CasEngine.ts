@@ -319,9 +319,7 @@ export const makeWith = (
     StorageError.notFound(operation, { key: keyText(key), message: "no such blob" })
 
   const verifier =
-    config.hashing === "worker" && sharedPool() !== undefined
-      ? VerifyBlocks.offThread(sharedPool()!)
-      : VerifyBlocks.inline
+    config.hashing === "worker" && sharedPool() !== undefined ? VerifyBlocks.offThread(sharedPool) : VerifyBlocks.inline
 
   /** Fetches the blocks of `batch` together and verifies each (size and digest); Corrupt when one is missing or bad. */
   const fetchVerified = (batch: ReadonlyArray<Manifest.ManifestEntry>, operation: string) =>
@@ -471,13 +469,17 @@ export const makeWith = (
   }
 }
 
-let poolInstance: IngestPool.IngestPool | undefined | null = null
-/** One ingest worker per process, started on first use (it does not keep the process alive when idle). */
 /** Bodies declared smaller than this are chunked and hashed on the calling thread even with `hashing: "worker"`. */
 const INLINE_BELOW = 256 * 1024
 
+let poolInstance: IngestPool.IngestPool | undefined | null = null
+/**
+ * The ingest workers of the process, started on first use (they do not keep the process alive when idle), and
+ * started again when they died: an ingest running on a pool that dies fails with a StorageError, the next one gets
+ * fresh workers.
+ */
 const sharedPool = (): IngestPool.IngestPool | undefined => {
-  if (poolInstance === null) poolInstance = IngestPool.make()
+  if (poolInstance === null || poolInstance?.alive() === false) poolInstance = IngestPool.make()
   return poolInstance
 }
 

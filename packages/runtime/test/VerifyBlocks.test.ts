@@ -27,7 +27,7 @@ describe("VerifyBlocks", () => {
     () =>
       Effect.gen(function* () {
         assert.isDefined(pool)
-        const offThread = VerifyBlocks.offThread(pool!)
+        const offThread = VerifyBlocks.offThread(() => pool)
         const cases = [
           { count: 2, size: 40_000, damage: [1] }, // under OFF_THREAD_FROM: hashed inline
           { count: 16, size: 70_000, damage: [0, 2, 4, 9, 15] }, // over it: hashed on the worker

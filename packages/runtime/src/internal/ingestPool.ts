@@ -38,6 +38,13 @@ export interface IngestJob {
 }
 
 export interface IngestPool {
+  /**
+   * False once either worker has exited or failed (every outstanding request was then rejected, and the other worker
+   * is stopped too): the owner starts a new pool.
+   */
+  readonly alive: () => boolean
+  /** Stops both workers; outstanding requests are rejected. */
+  readonly terminate: () => Promise<void>
   readonly job: (chunkerId: string) => IngestJob
   /**
    * SHA-256 (hex) of each block of `buffer`, given as flattened offset/length pairs. `buffer` is transferred and
@@ -59,6 +66,7 @@ const materialize = (reply: Reply) => {
 
 /** A started worker and the requests waiting for its replies. */
 interface Connection {
+  readonly worker: Worker
   readonly request: (
     message: Extract<Request, { readonly seq: number }>,
     transfer: ReadonlyArray<ArrayBuffer>
@@ -68,7 +76,7 @@ interface Connection {
   readonly drop: (job: number, error: Error) => void
 }
 
-const connect = (worker: Worker): Connection => {
+const connect = (worker: Worker, onDead: () => void): Connection => {
   const waiting = new Map<string, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   const settle = () => {
     if (waiting.size === 0) worker.unref()
@@ -76,7 +84,10 @@ const connect = (worker: Worker): Connection => {
   worker.unref()
   // an unref before the worker is online does not stick for its message port: repeat it once it is
   worker.once("online", settle)
+  /** Set once the worker has exited or failed: later requests are rejected at once. */
+  let gone: Error | undefined
   const failAll = (e: Error) => {
+    gone ??= e
     for (const w of waiting.values()) w.reject(e)
     waiting.clear()
   }
@@ -89,11 +100,19 @@ const connect = (worker: Worker): Connection => {
     else w.resolve(r)
     settle()
   })
-  worker.on("error", (e) => failAll(e instanceof Error ? e : new Error(String(e))))
-  worker.on("exit", () => failAll(new Error("ingest worker exited")))
+  worker.on("error", (e) => {
+    onDead()
+    failAll(e instanceof Error ? e : new Error(String(e)))
+  })
+  worker.on("exit", () => {
+    onDead()
+    failAll(new Error("ingest worker exited"))
+  })
   return {
+    worker,
     request: (message, transfer) =>
       new Promise<Reply>((resolve, reject) => {
+        if (gone !== undefined) return reject(gone)
         waiting.set(`${message.job}:${message.seq}`, { resolve, reject })
         worker.ref()
         worker.postMessage(message, [...transfer])
@@ -114,16 +133,33 @@ const connect = (worker: Worker): Connection => {
 /** Starts the workers, or returns `undefined` when worker threads are unavailable. */
 export const make = (): IngestPool | undefined => {
   const url = new URL("./ingestWorker.ts", import.meta.url)
+  let dead = false
+  const workers: Array<Worker> = []
+  const stopAll = () => Promise.all(workers.map((w) => w.terminate())).then(() => undefined)
+  const onDead = () => {
+    if (dead) return
+    dead = true
+    // one worker gone leaves the pool unusable: stop the other as well
+    void stopAll().catch(() => undefined)
+  }
   let blocks: Connection
   let contents: Connection
   try {
-    blocks = connect(new Worker(url))
-    contents = connect(new Worker(url))
+    workers.push(new Worker(url))
+    workers.push(new Worker(url))
+    blocks = connect(workers[0]!, onDead)
+    contents = connect(workers[1]!, onDead)
   } catch {
+    void stopAll().catch(() => undefined)
     return undefined
   }
   let nextJob = 1
   return {
+    alive: () => !dead,
+    terminate: () => {
+      dead = true
+      return stopAll()
+    },
     digests: (buffer, spans) =>
       contents.request({ t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer]).then((r) => ({
         buffer: r.buf!,

@@ -40,7 +40,8 @@ const MAX_IDLE = 4
 /** Smallest batch (bytes to hash) sent to the worker. */
 export const OFF_THREAD_FROM = 512 * 1024
 
-export const offThread = (pool: IngestPool.IngestPool): Verifier => {
+/** Verification on the pool `getPool` answers at each check (inline when there is none). */
+export const offThread = (getPool: () => IngestPool.IngestPool | undefined): Verifier => {
   const idle: Array<ArrayBuffer> = []
   const take = (bytes: number): ArrayBuffer => {
     const i = idle.findIndex((b) => b.byteLength >= bytes)
@@ -71,11 +72,13 @@ export const offThread = (pool: IngestPool.IngestPool): Verifier => {
           }
         }
         const answer = () => [...bad].sort((a, b) => a - b)
-        if (sent.length === 0) return Effect.succeed(answer())
-        if (total < OFF_THREAD_FROM) {
+        /** The worker's share checked here instead. */
+        const here = () => {
           for (const i of sent) if (!matches(keys[i]!, blocks[i]!)) bad.add(i)
-          return Effect.succeed(answer())
+          return answer()
         }
+        const pool = total < OFF_THREAD_FROM ? undefined : getPool()
+        if (pool === undefined) return Effect.sync(here)
         const buffer = take(total)
         const view = new Uint8Array(buffer)
         for (const [k, i] of sent.entries()) view.set(blocks[i]!, spans[2 * k]!)
@@ -88,12 +91,7 @@ export const offThread = (pool: IngestPool.IngestPool): Verifier => {
             return answer()
           }),
           // the worker failed (or is gone): the same check, here
-          Effect.catch(() =>
-            Effect.sync(() => {
-              for (const i of sent) if (!matches(keys[i]!, blocks[i]!)) bad.add(i)
-              return answer()
-            })
-          )
+          Effect.catch(() => Effect.sync(here))
         )
       })
   }

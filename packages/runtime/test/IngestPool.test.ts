@@ -1,0 +1,82 @@
+import { createHash } from "node:crypto"
+import { assert, describe, it } from "@effect/vitest"
+import { BinaryKey, Chunker } from "@graviton/core"
+import { Generators as Gen } from "@graviton/runtime/testing"
+import { Effect } from "effect"
+import * as IngestPool from "../src/internal/ingestPool.ts"
+import * as VerifyBlocks from "../src/internal/verifyBlocks.ts"
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
+
+/** `bytes` in a transferable buffer of its own. */
+const own = (bytes: Uint8Array) => {
+  const buffer = new ArrayBuffer(bytes.byteLength)
+  new Uint8Array(buffer).set(bytes)
+  return buffer
+}
+
+describe("IngestPool", () => {
+  it.effect(
+    "a job cuts and hashes like the chunker on this thread, and hashes the whole content on the other worker",
+    () =>
+      Effect.promise(async () => {
+        const pool = IngestPool.make()
+        assert.isDefined(pool)
+        try {
+          const data = Gen.randomBytes(3 * 1024 * 1024 + 777)
+          const id = Chunker.formatId(Chunker.defaults)
+          const job = pool!.job(id)
+          const digests: Array<string> = []
+          for (let at = 0; at < data.byteLength; at += 1024 * 1024) {
+            const piece = data.subarray(at, Math.min(data.byteLength, at + 1024 * 1024))
+            const [r] = await Promise.all([
+              job.push(own(piece), piece.byteLength),
+              job.hash(own(piece), piece.byteLength)
+            ])
+            digests.push(...r.digests)
+          }
+          const end = await job.finish()
+          digests.push(...end.digests)
+          const chunker = Chunker.instantiate(Chunker.defaults)
+          const expected = [...chunker.push(data), ...chunker.finish()].map(sha)
+          assert.deepStrictEqual(digests, expected)
+          assert.strictEqual(end.whole, sha(data))
+          assert.isTrue(pool!.alive())
+        } finally {
+          await pool!.terminate()
+        }
+      })
+  )
+
+  it.effect(
+    "a terminated pool is not alive, rejects what is outstanding and what comes later; verification falls back inline",
+    () =>
+      Effect.gen(function* () {
+        const pool = IngestPool.make()!
+        const job = pool.job(Chunker.formatId(Chunker.defaults))
+        const pending = job.push(own(Gen.randomBytes(1024 * 1024)), 1024 * 1024)
+        pending.catch(() => undefined)
+        yield* Effect.promise(() => pool.terminate())
+        assert.isFalse(pool.alive())
+        const outcome = yield* Effect.promise(() =>
+          pending.then(
+            () => "resolved",
+            () => "rejected"
+          )
+        )
+        assert.strictEqual(outcome, "rejected")
+        const later = yield* Effect.promise(() =>
+          pool.digests(new ArrayBuffer(16), [0, 16]).then(
+            () => "resolved",
+            () => "rejected"
+          )
+        )
+        assert.strictEqual(later, "rejected")
+        // large enough for the worker, which is gone: the same answer, computed here
+        const blocks = Array.from({ length: 12 }, () => Gen.randomBytes(64 * 1024))
+        const keys = blocks.map((b) => BinaryKey.ofBytes(b))
+        const damaged = blocks.map((b, i) => (i === 5 ? b.map((x, j) => (j === 9 ? x ^ 1 : x)) : b))
+        assert.deepStrictEqual(yield* VerifyBlocks.offThread(() => pool).check(keys, damaged), [5])
+      })
+  )
+})
