@@ -112,7 +112,10 @@ export const UploadPage = Schema.Struct({
 /** Decoded {@link UploadPage}. */
 export interface UploadPage extends Schema.Schema.Type<typeof UploadPage> {}
 
-/** Body of `POST /api/v1/admin/gc` (every field optional: `{}` is a dry run with the server's minimum age). */
+/**
+ * Body of `POST /api/v1/admin/gc` (every field optional: `{}`, or no body at all, is a dry run with the server's
+ * minimum age).
+ */
 export const GcRequest = Schema.Struct({
   /** Delete the candidates (default false: report only). */
   apply: Schema.optional(Schema.Boolean),
@@ -320,7 +323,8 @@ export class UploadsGroup extends HttpApiGroup.make("uploads")
 /** `/api/v1/admin`: maintenance operations; every endpoint requires `admin` when auth is on. */
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
-    HttpApiEndpoint.post("gc", "/gc", { payload: GcRequest, success: Gc.Report, error: errors })
+    // an empty body is a dry run with the server's minimum age, like `{}`
+    HttpApiEndpoint.post("gc", "/gc", { payload: [GcRequest, Schema.Null], success: Gc.Report, error: errors })
       .annotate(Capability, "admin")
       .annotateMerge(
         doc(

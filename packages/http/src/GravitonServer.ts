@@ -745,8 +745,8 @@ const AdminHandlers = HttpApiBuilder.group(
         // an absent minAgeMillis leaves `minAge` out, so the facade applies the configured GC minimum age
         api(
           graviton.gc({
-            apply: payload.apply === true,
-            ...(payload.minAgeMillis === undefined ? {} : { minAge: Duration.millis(payload.minAgeMillis) })
+            apply: payload?.apply === true,
+            ...(payload?.minAgeMillis === undefined ? {} : { minAge: Duration.millis(payload.minAgeMillis) })
           })
         )
       )

@@ -113,6 +113,17 @@ describe("admin endpoints", () => {
       })
     )
 
+    it.effect("gc: no body at all is a dry run, like {}", () =>
+      Effect.gen(function* () {
+        const base = yield* baseUrl
+        const res = yield* fetchAll(`${base}${ADMIN}/gc`, { method: "POST" })
+        assert.strictEqual(res.status, 200, res.text)
+        const report = res.json as { dryRun: boolean; deleted: number }
+        assert.strictEqual(report.dryRun, true)
+        assert.strictEqual(report.deleted, 0)
+      })
+    )
+
     it.effect("gc: an invalid body answers 400 in the JSON error shape", () =>
       Effect.gen(function* () {
         const base = yield* baseUrl
