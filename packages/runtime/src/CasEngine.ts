@@ -64,8 +64,9 @@ export interface EngineConfig {
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
   /**
-   * `worker` (default): chunking, block hashing and the whole-blob hash on a worker thread, storage on the caller's
-   * (SHA-256 only); `inline`: everything on the caller's thread.
+   * `worker` (default): chunking and block hashing on one worker thread, the whole-blob hash on another, storage on
+   * the caller's (SHA-256 only; bodies declared under 256 KiB stay inline); `inline`: everything on the caller's
+   * thread.
    */
   readonly hashing: "worker" | "inline"
 }
@@ -318,8 +319,8 @@ export const makeWith = (
   const notFound = (operation: string, key: BinaryKey.BinaryKey) =>
     StorageError.notFound(operation, { key: keyText(key), message: "no such blob" })
 
-  const verifier =
-    config.hashing === "worker" && sharedPool() !== undefined ? VerifyBlocks.offThread(sharedPool) : VerifyBlocks.inline
+  // the pool is asked for per batch, so an engine that only reads small ranges never starts the workers
+  const verifier = config.hashing === "worker" ? VerifyBlocks.offThread(sharedPool) : VerifyBlocks.inline
 
   /** Fetches the blocks of `batch` together and verifies each (size and digest); Corrupt when one is missing or bad. */
   const fetchVerified = (batch: ReadonlyArray<Manifest.ManifestEntry>, operation: string) =>

@@ -7,7 +7,7 @@ import * as Stream from "effect/Stream"
 
 /**
  * Coalesces a byte stream into buffers of `size` bytes (the last one shorter). Socket reads arrive as 16–64 KiB
- * pieces; the engine's per-chunk costs (hashing hand-off, chunker calls) are paid once per MiB instead. Holds at most
+ * pieces; a staged upload part is then written a megabyte at a time instead of once per read. Holds at most
  * one buffer of `size` bytes; pieces that already have `size` bytes or more pass through without a copy when
  * nothing is pending.
  */

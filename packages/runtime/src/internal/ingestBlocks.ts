@@ -2,8 +2,8 @@
  * The front of the ingest pipeline: bytes in, keyed blocks out (with their offsets), plus the whole-content digest
  * once the stream has ended. Two strategies give identical results:
  * - `inline`: chunk and hash on the calling thread;
- * - `offThread`: a worker chunks and hashes blocks (see ingestPool) while the calling thread hashes the whole
- *   content and stores; chunks are handed over in order and up to `lookahead` of them are in flight.
+ * - `offThread`: one worker chunks and hashes blocks, the other hashes the whole content (see ingestPool), while the
+ *   calling thread stores; buffers are handed over in order and up to `lookahead` of them are in flight.
  */
 import { BinaryKey, type Chunker, type HashAlgorithm, Hashing } from "@graviton/core"
 import * as Effect from "effect/Effect"
@@ -91,8 +91,8 @@ const hashIdle: Array<ArrayBuffer> = []
 const MAX_IDLE = 32
 
 /**
- * Chunking, block hashing and the whole-content SHA-256 on the ingest worker; the calling thread copies, stores and
- * commits. The source's chunks are copied once, back to back, into 1 MiB hand-over buffers, and each full buffer
+ * Chunking and block hashing on one ingest worker, the whole-content SHA-256 on the other (each full buffer goes to
+ * it as a pooled copy); the calling thread copies, stores and commits. The source's chunks are copied once, back to back, into 1 MiB hand-over buffers, and each full buffer
  * (and the last, partial one) is transferred to the worker and back — so a body arriving in 16–64 KiB socket reads
  * costs one worker round trip per megabyte, not per read. Hand-over buffers are pooled process-wide: a buffer returns to the pool
  * when every block viewing it was released (see {@link PendingBlock.release}), so a long ingest does not allocate

@@ -66,7 +66,6 @@ const materialize = (reply: Reply) => {
 
 /** A started worker and the requests waiting for its replies. */
 interface Connection {
-  readonly worker: Worker
   readonly request: (
     message: Extract<Request, { readonly seq: number }>,
     transfer: ReadonlyArray<ArrayBuffer>
@@ -109,7 +108,6 @@ const connect = (worker: Worker, onDead: () => void): Connection => {
     failAll(new Error("ingest worker exited"))
   })
   return {
-    worker,
     request: (message, transfer) =>
       new Promise<Reply>((resolve, reject) => {
         if (gone !== undefined) return reject(gone)

@@ -8,8 +8,9 @@
  *   cost more than the hashing, measured 1.0k vs 3k 4 KiB range reads/s) and any batch the worker fails are
  *   hashed inline instead. The answer is the same either way.
  */
-import { type BinaryKey, Hashing } from "@graviton/core"
+import type { BinaryKey } from "@graviton/core"
 import * as Effect from "effect/Effect"
+import { verifies as matches } from "../BlockStore.ts"
 import type * as IngestPool from "./ingestPool.ts"
 
 export interface Verifier {
@@ -19,9 +20,6 @@ export interface Verifier {
     blocks: ReadonlyArray<Uint8Array>
   ) => Effect.Effect<ReadonlyArray<number>>
 }
-
-const matches = (key: BinaryKey.BinaryKey, bytes: Uint8Array): boolean =>
-  bytes.byteLength === key.size && Hashing.digestHex(key.algorithm, bytes) === key.digest
 
 const checkInline = (keys: ReadonlyArray<BinaryKey.BinaryKey>, blocks: ReadonlyArray<Uint8Array>): Array<number> => {
   const bad: Array<number> = []
