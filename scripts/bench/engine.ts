@@ -2,15 +2,8 @@
  * Driving the project: the CAS engine (`BlobStore.layer`) over a backend's stores, with a counting BlockStore
  * decorator between them so scenarios can report bytes written to and fetched from the backend.
  */
-import { type BinaryKey, Span } from "@graviton/core"
-import {
-  BlobStore,
-  BlockStore,
-  type CasEngine,
-  type IngestLeases,
-  type ManifestStore,
-  MetricsRegistry
-} from "@graviton/runtime"
+import { BinaryKey, Span } from "@graviton/core"
+import { BlobStore, BlockStore, type CasEngine, IngestLeases, ManifestStore, MetricsRegistry } from "@graviton/runtime"
 import { Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 
 /** What crossed the BlockStore boundary. */
@@ -122,3 +115,28 @@ export const start = async (
 
 /** The memory backend's stores (fresh per call). */
 export const memoryStores = (): Layer.Layer<EngineStores> => BlobStore.layerMemoryStores
+
+/**
+ * A BlockStore that remembers the keys it was given and drops the bytes: the engine over it does all of its own
+ * work (chunking, both hashes, batching, dedup lookups, the manifest) and stores nothing, like the CPU ceiling.
+ */
+export const discarding = (): BlockStore.BlockStore => {
+  const keys = new Set<string>()
+  return BlockStore.make({
+    put: (key) =>
+      Effect.sync(() => {
+        const id = BinaryKey.format(key)
+        if (keys.has(id)) return "duplicate" as const
+        keys.add(id)
+        return "fresh" as const
+      }),
+    get: () => Effect.succeed(Option.none()),
+    hasMany: (ks) => Effect.sync(() => ks.map((k) => keys.has(BinaryKey.format(k)))),
+    delete: (key) => Effect.sync(() => keys.delete(BinaryKey.format(key))),
+    inventory: () => Effect.succeed({ items: [] })
+  })
+}
+
+/** Stores for the engine that keep manifests in memory and discard block bytes (see {@link discarding}). */
+export const discardingStores = (): Layer.Layer<EngineStores> =>
+  Layer.mergeAll(Layer.sync(BlockStore.BlockStore, discarding), ManifestStore.layerMemory, IngestLeases.layerMemory)

@@ -9,40 +9,18 @@
  * FastCDC → SHA-256 per block and of the whole), to show what Node itself does with the same garbage.
  */
 import { readFileSync } from "node:fs"
-import { BinaryKey } from "@graviton/core"
 import { LevelLayers } from "@graviton/level"
-import { BlockStore, IngestLeases, ManifestStore } from "@graviton/runtime"
-import { Effect, Layer, Option } from "effect"
+import type { Layer } from "effect"
 import * as Random from "../datasets/random.ts"
 import * as Engine from "./engine.ts"
 import * as Pipeline from "./pipeline.ts"
 
 const MiB = 1024 * 1024
 
-/** Remembers keys, drops bytes. */
-const discarding = (): BlockStore.BlockStore => {
-  const keys = new Set<string>()
-  return BlockStore.make({
-    put: (key) =>
-      Effect.sync(() => {
-        const id = BinaryKey.format(key)
-        if (keys.has(id)) return "duplicate" as const
-        keys.add(id)
-        return "fresh" as const
-      }),
-    get: () => Effect.succeed(Option.none()),
-    hasMany: (ks) => Effect.sync(() => ks.map((k) => keys.has(BinaryKey.format(k)))),
-    delete: (key) => Effect.sync(() => keys.delete(BinaryKey.format(key))),
-    inventory: () => Effect.succeed({ items: [] })
-  })
-}
-
 const [mibText, backend = "discard", dir = ""] = process.argv.slice(2)
 const mib = Number(mibText)
 const stores: Layer.Layer<Engine.EngineStores, unknown> =
-  backend === "level"
-    ? LevelLayers.layer({ path: dir })
-    : Layer.mergeAll(Layer.sync(BlockStore.BlockStore, discarding), ManifestStore.layerMemory, IngestLeases.layerMemory)
+  backend === "level" ? LevelLayers.layer({ path: dir }) : Engine.discardingStores()
 
 const ingest = async (): Promise<{ readonly startRssKiB: number; readonly blocks: number }> => {
   if (backend === "raw") {
