@@ -86,17 +86,16 @@ const POOLED = 1024 * 1024
  * warm megabyte instead of allocating (zero-filling, page-faulting) two fresh ones — that made a 4 KiB put cost ~5 ms.
  */
 const idle: Array<ArrayBuffer> = []
-/** Idle copies for the whole-content hash, shared the same way. */
-const hashIdle: Array<ArrayBuffer> = []
 const MAX_IDLE = 32
 
 /**
- * Chunking and block hashing on one ingest worker, the whole-content SHA-256 on the other (each full buffer goes to
- * it as a pooled copy); the calling thread copies, stores and commits. The source's chunks are copied once, back to back, into 1 MiB hand-over buffers, and each full buffer
- * (and the last, partial one) is transferred to the worker and back — so a body arriving in 16–64 KiB socket reads
- * costs one worker round trip per megabyte, not per read. Hand-over buffers are pooled process-wide: a buffer returns to the pool
- * when every block viewing it was released (see {@link PendingBlock.release}), so a long ingest does not allocate
- * (and page-fault) a fresh megabyte per chunk.
+ * The whole-content SHA-256 on one ingest worker, chunking and block hashing on the other (each buffer passes through
+ * both, see ingestPool); the calling thread copies, stores and commits. The source's chunks are copied once, back to
+ * back, into 1 MiB hand-over buffers, and each full buffer (and the last, partial one) is transferred to the workers
+ * and back — so a body arriving in 16–64 KiB socket reads costs one round trip per megabyte, not per read, and is
+ * copied once in all. Hand-over buffers are pooled process-wide: a buffer returns to the pool when every block
+ * viewing it was released (see {@link PendingBlock.release}), so a long ingest does not allocate (and page-fault) a
+ * fresh megabyte per chunk.
  */
 export const offThread = <E, R>(
   source: Stream.Stream<Uint8Array, E, R>,
@@ -104,8 +103,6 @@ export const offThread = <E, R>(
   lookahead = 8
 ): Ingest<E, R> => {
   const c: Counter = { index: 0, offset: 0 }
-  /** This ingest's whole-content hash copies in flight (at most `lookahead`). */
-  const hashing: Array<Promise<unknown>> = []
   let size = 0
   let digest: string | undefined
   const giveBack = (buffer: ArrayBuffer) => {
@@ -140,28 +137,12 @@ export const offThread = <E, R>(
     }
     return [state, full]
   }
-  /**
-   * Hands a full buffer to the block worker and a copy of it to the whole-content hash. Waits first when `lookahead`
-   * hash copies are in flight, so a lagging hash cannot queue up memory.
-   */
+  /** Hands a full buffer to the workers; the reply is awaited downstream, `lookahead` buffers behind. */
   const handOver = ([buffer, length]: readonly [ArrayBuffer, number]) =>
-    Effect.promise(async () => {
-      if (hashing.length >= lookahead) await hashing.shift()
-      const copy = hashIdle.pop() ?? new ArrayBuffer(POOLED)
-      new Uint8Array(copy, 0, length).set(new Uint8Array(buffer, 0, length))
-      hashing.push(
-        job.hash(copy, length).then(
-          (back) => {
-            if (hashIdle.length < MAX_IDLE) hashIdle.push(back)
-          },
-          // a failed hash surfaces through `finish`
-          () => undefined
-        )
-      )
+    Effect.sync(() => {
       const reply = job.push(buffer, length)
       // a rejection is observed when this element is awaited below; keep it from being reported as unhandled meanwhile
       reply.catch(() => undefined)
-      // wrapped: an async function returning the promise itself would wait for it
       return { reply }
     })
   const keyed = (r: {

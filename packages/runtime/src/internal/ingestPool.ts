@@ -1,18 +1,19 @@
 /**
- * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process: one chunks and hashes blocks,
- * the other hashes whole contents, so an ingest's two SHA-256 passes run in parallel with each other and with the
- * calling thread's storage work. Each ingest is a job on both; replies come back in order per job. The workers do
- * not keep the process alive while no request is outstanding.
+ * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process: one hashes whole contents, the
+ * other chunks and hashes blocks, so an ingest's two SHA-256 passes run in parallel with each other and with the
+ * calling thread's storage work. Each ingest is a job on both: its buffers go to the contents worker, which passes
+ * them on (transferred, never copied) to the blocks worker, which replies — in order per job. The workers do not
+ * keep the process alive while no request is outstanding.
  */
-import { Worker } from "node:worker_threads"
+import { MessageChannel, Worker } from "node:worker_threads"
 import type { BlockRef, Reply, Request } from "./ingestWorker.ts"
 
 /** One ingest's chunking and block hashing. */
 export interface IngestJob {
   /**
-   * Hands over the first `length` bytes of `buffer` (transferred: the caller must not touch it until the reply) and
-   * resolves with `buffer` back and the blocks that ended in it: views of `buffer` or standalone buffers, with their
-   * SHA-256 digests.
+   * Hands over the first `length` bytes of `buffer` (transferred: the caller must not touch it until the reply): they
+   * feed the whole-content hash and the chunker. Resolves with `buffer` back and the blocks that ended in it: views
+   * of `buffer` or standalone buffers, with their SHA-256 digests.
    */
   readonly push: (
     buffer: ArrayBuffer,
@@ -22,11 +23,6 @@ export interface IngestJob {
     readonly blocks: ReadonlyArray<Uint8Array>
     readonly digests: ReadonlyArray<string>
   }>
-  /**
-   * Hands the same bytes, in a buffer of their own (transferred), to the whole-content hash; resolves with the
-   * buffer back once they are hashed.
-   */
-  readonly hash: (buffer: ArrayBuffer, length: number) => Promise<ArrayBuffer>
   /** The final partial block, if any, and the whole content's SHA-256. */
   readonly finish: () => Promise<{
     readonly whole?: string | undefined
@@ -64,58 +60,63 @@ const materialize = (reply: Reply) => {
   return { buffer: reply.buf, blocks, digests: reply.digests ?? [], whole: reply.whole }
 }
 
-/** A started worker and the requests waiting for its replies. */
-interface Connection {
+/**
+ * The two started workers and the requests waiting for replies — one registry for both, since a relayed request is
+ * posted to one worker and answered by the other.
+ */
+interface Workers {
+  /** Posts `message` to `worker` and waits for the reply with its job and seq, from either worker. */
   readonly request: (
+    worker: Worker,
     message: Extract<Request, { readonly seq: number }>,
     transfer: ReadonlyArray<ArrayBuffer>
   ) => Promise<Reply>
-  readonly post: (message: Request) => void
   /** Rejects the outstanding requests of `job`. */
   readonly drop: (job: number, error: Error) => void
 }
 
-const connect = (worker: Worker, onDead: () => void): Connection => {
+const connect = (workers: ReadonlyArray<Worker>, onDead: () => void): Workers => {
   const waiting = new Map<string, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   const settle = () => {
-    if (waiting.size === 0) worker.unref()
+    if (waiting.size === 0) for (const w of workers) w.unref()
   }
-  worker.unref()
-  // an unref before the worker is online does not stick for its message port: repeat it once it is
-  worker.once("online", settle)
-  /** Set once the worker has exited or failed: later requests are rejected at once. */
+  /** Set once a worker has exited or failed: later requests are rejected at once. */
   let gone: Error | undefined
   const failAll = (e: Error) => {
     gone ??= e
     for (const w of waiting.values()) w.reject(e)
     waiting.clear()
   }
-  worker.on("message", (r: Reply) => {
-    const id = `${r.job}:${r.seq}`
-    const w = waiting.get(id)
-    if (w === undefined) return
-    waiting.delete(id)
-    if (r.error !== undefined) w.reject(new Error(r.error))
-    else w.resolve(r)
-    settle()
-  })
-  worker.on("error", (e) => {
-    onDead()
-    failAll(e instanceof Error ? e : new Error(String(e)))
-  })
-  worker.on("exit", () => {
-    onDead()
-    failAll(new Error("ingest worker exited"))
-  })
+  for (const worker of workers) {
+    worker.unref()
+    // an unref before the worker is online does not stick for its message port: repeat it once it is
+    worker.once("online", settle)
+    worker.on("message", (r: Reply) => {
+      const id = `${r.job}:${r.seq}`
+      const w = waiting.get(id)
+      if (w === undefined) return
+      waiting.delete(id)
+      if (r.error !== undefined) w.reject(new Error(r.error))
+      else w.resolve(r)
+      settle()
+    })
+    worker.on("error", (e) => {
+      onDead()
+      failAll(e instanceof Error ? e : new Error(String(e)))
+    })
+    worker.on("exit", () => {
+      onDead()
+      failAll(new Error("ingest worker exited"))
+    })
+  }
   return {
-    request: (message, transfer) =>
+    request: (worker, message, transfer) =>
       new Promise<Reply>((resolve, reject) => {
         if (gone !== undefined) return reject(gone)
         waiting.set(`${message.job}:${message.seq}`, { resolve, reject })
-        worker.ref()
+        for (const w of workers) w.ref()
         worker.postMessage(message, [...transfer])
       }),
-    post: (message) => worker.postMessage(message),
     drop: (job, error) => {
       for (const [id, w] of waiting) {
         if (id.startsWith(`${job}:`)) {
@@ -140,17 +141,21 @@ export const make = (): IngestPool | undefined => {
     // one worker gone leaves the pool unusable: stop the other as well
     void stopAll().catch(() => undefined)
   }
-  let blocks: Connection
-  let contents: Connection
+  let pending: Workers
   try {
     workers.push(new Worker(url))
     workers.push(new Worker(url))
-    blocks = connect(workers[0]!, onDead)
-    contents = connect(workers[1]!, onDead)
+    pending = connect(workers, onDead)
+    // the contents worker passes each ingest message on to the blocks worker through a channel of their own
+    const { port1, port2 } = new MessageChannel()
+    workers[1]!.postMessage({ t: "link", role: "relay", port: port1 } satisfies Request, [port1])
+    workers[0]!.postMessage({ t: "link", role: "receive", port: port2 } satisfies Request, [port2])
   } catch {
     void stopAll().catch(() => undefined)
     return undefined
   }
+  const blocks = workers[0]!
+  const contents = workers[1]!
   let nextJob = 1
   return {
     alive: () => !dead,
@@ -159,32 +164,23 @@ export const make = (): IngestPool | undefined => {
       return stopAll()
     },
     digests: (buffer, spans) =>
-      contents.request({ t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer]).then((r) => ({
-        buffer: r.buf!,
-        digests: r.digests ?? []
-      })),
+      pending
+        .request(contents, { t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer])
+        .then((r) => ({ buffer: r.buf!, digests: r.digests ?? [] })),
     job: (chunkerId) => {
       const job = nextJob++
       let seq = 0
-      let hashSeq = 0
-      blocks.post({ t: "start", job, chunker: chunkerId, whole: false })
-      contents.post({ t: "start", job, whole: true })
+      // everything goes to the contents worker, which hashes the whole content and relays to the blocks worker
+      contents.postMessage({ t: "start", job, chunker: chunkerId, whole: true, relay: true } satisfies Request)
       return {
         push: (buffer, length) =>
-          blocks.request({ t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer]).then(materialize),
-        hash: (buffer, length) =>
-          contents.request({ t: "push", job, seq: hashSeq++, buf: buffer, len: length }, [buffer]).then((r) => r.buf!),
-        finish: () =>
-          Promise.all([
-            blocks.request({ t: "finish", job, seq: seq++ }, []),
-            contents.request({ t: "finish", job, seq: hashSeq++ }, [])
-          ]).then(([b, c]) => ({ ...materialize(b), whole: c.whole })),
+          pending
+            .request(contents, { t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer])
+            .then(materialize),
+        finish: () => pending.request(contents, { t: "finish", job, seq: seq++ }, []).then(materialize),
         abort: () => {
-          const error = new Error("ingest job aborted")
-          blocks.post({ t: "abort", job })
-          contents.post({ t: "abort", job })
-          blocks.drop(job, error)
-          contents.drop(job, error)
+          contents.postMessage({ t: "abort", job } satisfies Request)
+          pending.drop(job, new Error("ingest job aborted"))
         }
       }
     }

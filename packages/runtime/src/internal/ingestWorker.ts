@@ -2,13 +2,18 @@
  * An ingest worker thread: for each job it chunks the bytes it is handed (with the job's chunker, if it has one),
  * hashes every block with SHA-256 and, if asked, the whole content too, then hands the buffer back with the block
  * layout and digests. Blocks inside the buffer are described by offset and length; a block straddling buffers
- * travels as its own buffer. The pool runs two of these: one chunks and hashes blocks, the other hashes whole
- * contents (a job without a chunker), so the two SHA-256 passes of an ingest run in parallel. It also hashes batches
- * of blocks read back (`digest`: a buffer and the spans of its blocks), so reads verify off the calling thread.
+ * travels as its own buffer.
+ *
+ * The pool runs two of these, linked by a message channel of their own: an ingest's messages go to the *contents*
+ * worker, which feeds each buffer to the job's whole-content SHA-256 and passes the message on (the buffer
+ * transferred, not copied) to the *blocks* worker, which chunks, hashes the blocks and replies to the calling
+ * thread; `finish` carries the whole digest along. So the two SHA-256 passes run in parallel on different buffers
+ * and the body is never copied for the second one. The contents worker also hashes batches of blocks read back
+ * (`digest`: a buffer and the spans of its blocks), so reads verify off the calling thread.
  * Started by `ingestPool.ts`; nothing else imports this module.
  */
 import { createHash, type Hash } from "node:crypto"
-import { parentPort } from "node:worker_threads"
+import { type MessagePort, parentPort } from "node:worker_threads"
 import { Chunker } from "@graviton/core"
 
 /** How one block of a reply is laid out. */
@@ -22,10 +27,27 @@ export type Request =
       readonly chunker?: string | undefined
       /** Whether to hash the whole content. */
       readonly whole: boolean
+      /**
+       * Pass the job on to the linked worker: this one hashes the whole content, the linked one chunks (with
+       * `chunker`) and replies.
+       */
+      readonly relay?: boolean | undefined
     }
   | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer; readonly len: number }
-  | { readonly t: "finish"; readonly job: number; readonly seq: number }
+  | {
+      readonly t: "finish"
+      readonly job: number
+      readonly seq: number
+      /** The whole content's digest, computed by the worker that relayed the job. */
+      readonly whole?: string | undefined
+    }
   | { readonly t: "abort"; readonly job: number }
+  | {
+      /** Links this worker to its peer: `relay` sends relayed jobs on through `port`, `receive` takes them from it. */
+      readonly t: "link"
+      readonly role: "relay" | "receive"
+      readonly port: MessagePort
+    }
   | {
       readonly t: "digest"
       readonly job: number
@@ -50,7 +72,11 @@ const port = parentPort
 interface Job {
   readonly chunker: Chunker.Chunker | undefined
   readonly whole: Hash | undefined
+  /** Whether the job's messages go on to the linked worker after the whole-content hash took their bytes. */
+  readonly relay: boolean
 }
+/** Where relayed jobs go (on the contents worker). */
+let next: MessagePort | undefined
 const jobs = new Map<number, Job>()
 
 const describe = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array>, transfer: Array<ArrayBuffer>) => {
@@ -72,19 +98,27 @@ const describe = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array
 }
 
 if (port !== null) {
-  port.on("message", (m: Request) => {
+  const handle = (m: Request) => {
     try {
+      if (m.t === "link") {
+        if (m.role === "relay") next = m.port
+        else m.port.on("message", handle)
+        return
+      }
       if (m.t === "start") {
+        const relay = m.relay === true && next !== undefined
         let chunker: Chunker.Chunker | undefined
-        if (m.chunker !== undefined) {
+        if (m.chunker !== undefined && !relay) {
           const params = Chunker.parseId(m.chunker)
           if (params._tag === "Failure") throw new Error(params.failure.message)
           chunker = Chunker.instantiate(params.success)
         }
-        jobs.set(m.job, { chunker, whole: m.whole ? createHash("sha256") : undefined })
+        jobs.set(m.job, { chunker, whole: m.whole ? createHash("sha256") : undefined, relay })
+        if (relay) next!.postMessage({ t: "start", job: m.job, chunker: m.chunker, whole: false } satisfies Request)
         return
       }
       if (m.t === "abort") {
+        if (jobs.get(m.job)?.relay === true) next!.postMessage(m)
         jobs.delete(m.job)
         return
       }
@@ -105,6 +139,16 @@ if (port !== null) {
         port.postMessage({ job: m.job, seq: m.seq, error: "unknown or aborted job" } satisfies Reply)
         return
       }
+      if (state.relay) {
+        if (m.t === "push") {
+          state.whole?.update(new Uint8Array(m.buf, 0, m.len))
+          next!.postMessage(m, [m.buf])
+        } else {
+          jobs.delete(m.job)
+          next!.postMessage({ ...m, whole: state.whole?.digest("hex") } satisfies Request)
+        }
+        return
+      }
       const transfer: Array<ArrayBuffer> = []
       if (m.t === "push") {
         const bytes = new Uint8Array(m.buf, 0, m.len)
@@ -116,14 +160,16 @@ if (port !== null) {
       }
       const { refs, digests } = describe(undefined, state.chunker?.finish() ?? [], transfer)
       jobs.delete(m.job)
-      const whole = state.whole?.digest("hex")
+      const whole = state.whole?.digest("hex") ?? m.whole
       port.postMessage(
         { job: m.job, seq: m.seq, blocks: refs, digests, ...(whole === undefined ? {} : { whole }) } satisfies Reply,
         transfer
       )
     } catch (e) {
       const seq = "seq" in m ? m.seq : -1
-      port.postMessage({ job: m.job, seq, error: e instanceof Error ? e.message : String(e) } satisfies Reply)
+      const job = "job" in m ? m.job : -1
+      port.postMessage({ job, seq, error: e instanceof Error ? e.message : String(e) } satisfies Reply)
     }
-  })
+  }
+  port.on("message", handle)
 }
