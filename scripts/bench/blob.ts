@@ -104,6 +104,16 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
   try {
     for (let round = 0; round < rounds; round++) {
       ceilings.push(await ceilingRate())
+      if (name === "memory") {
+        // right after the ceiling, under the same conditions (before this round's raw pipeline and engine each
+        // materialise 1 GiB of copies)
+        const discarding = await Engine.start(Engine.discardingStores())
+        try {
+          bare.push(await mibPerSecond(bytes, () => discarding.put(source())))
+        } finally {
+          await discarding.dispose()
+        }
+      }
       raws.push(await rawIngest())
       // a fresh store per round; the last one is kept for the reads
       if (engine !== undefined) await engine.dispose()
@@ -117,14 +127,6 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
           result = await current.put(source())
         })
       )
-      if (name === "memory") {
-        const discarding = await Engine.start(Engine.discardingStores())
-        try {
-          bare.push(await mibPerSecond(bytes, () => discarding.put(source())))
-        } finally {
-          await discarding.dispose()
-        }
-      }
     }
     const blob = result!
     const raw = kept!
