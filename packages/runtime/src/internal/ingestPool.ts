@@ -147,6 +147,7 @@ export const make = (): IngestPool | undefined => {
     workers.push(new Worker(url))
     pending = connect(workers, onDead)
     // the contents worker passes each ingest message on to the blocks worker through a channel of their own
+    // (workers[0] chunks and hashes blocks, workers[1] hashes whole contents and relays)
     const { port1, port2 } = new MessageChannel()
     workers[1]!.postMessage({ t: "link", role: "relay", port: port1 } satisfies Request, [port1])
     workers[0]!.postMessage({ t: "link", role: "receive", port: port2 } satisfies Request, [port2])
@@ -154,7 +155,6 @@ export const make = (): IngestPool | undefined => {
     void stopAll().catch(() => undefined)
     return undefined
   }
-  const blocks = workers[0]!
   const contents = workers[1]!
   let nextJob = 1
   return {
