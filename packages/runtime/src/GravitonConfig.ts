@@ -9,8 +9,8 @@
  * | `GRAVITON_CHUNKER` | chunker id, e.g. `fastcdc-v1:16384:65536:262144` or `fixed-v1:1048576` | FastCDC 16/64/256 KiB |
  * | `GRAVITON_HASH` | `sha-256` or `blake3` | `sha-256` |
  * | `GRAVITON_COMPRESSION` | `none`, `zstd`, `auto` (zstd where it saves space) | `none` |
- * | `GRAVITON_PARALLELISM` / `GRAVITON_READ_AHEAD` | block batches written / blocks read concurrently | 4 / 32 |
- * | `GRAVITON_READ_BATCH` | blocks fetched per backend call while reading | 16 |
+ * | `GRAVITON_PARALLELISM` / `GRAVITON_READ_AHEAD` | block batches written / blocks read ahead per stream | 4 / 256 |
+ * | `GRAVITON_READ_BATCH` | blocks fetched (and verified) per backend call while reading | 64 |
  * | `GRAVITON_BLOCK_CACHE_BYTES` / `GRAVITON_MANIFEST_CACHE_BYTES` | cache budgets (0 disables) | 64 MiB / 16 MiB |
  * | `GRAVITON_RETRIES` / `GRAVITON_TIMEOUT` | retries per backend call / per-attempt timeout | 3 / `30 seconds` |
  * | `GRAVITON_CONSTRAINTS_*` | `MAX_BLOB_SIZE`, `MAX_CONCURRENT_UPLOADS`, `QUOTA_PER_TENANT`, `RATE_LIMIT_BYTES_PER_SECOND`, `RATE_LIMIT_BURST_SIZE` | 100 GiB, 10, 1 TiB, none |
@@ -66,8 +66,8 @@ export const defaults: GravitonConfig = {
   algorithm: HashAlgorithm.defaultAlgorithm,
   compression: "none",
   parallelism: 4,
-  readAhead: 32,
-  readBatch: 16,
+  readAhead: 256,
+  readBatch: 64,
   blockCacheBytes: 64 * 1024 * 1024,
   manifestCacheBytes: 16 * 1024 * 1024,
   retries: 3,

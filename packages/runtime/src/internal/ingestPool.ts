@@ -165,7 +165,8 @@ export const make = (): IngestPool | undefined => {
     },
     digests: (buffer, spans) =>
       pending
-        .request(contents, { t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer])
+        // both workers verify, in turn: a full read has several batches in flight
+        .request(workers[nextJob % 2]!, { t: "digest", job: nextJob++, seq: 0, buf: buffer, spans }, [buffer])
         .then((r) => ({ buffer: r.buf!, digests: r.digests ?? [] })),
     job: (chunkerId) => {
       const job = nextJob++

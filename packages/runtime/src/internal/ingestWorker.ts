@@ -8,8 +8,8 @@
  * worker, which feeds each buffer to the job's whole-content SHA-256 and passes the message on (the buffer
  * transferred, not copied) to the *blocks* worker, which chunks, hashes the blocks and replies to the calling
  * thread; `finish` carries the whole digest along. So the two SHA-256 passes run in parallel on different buffers
- * and the body is never copied for the second one. The contents worker also hashes batches of blocks read back
- * (`digest`: a buffer and the spans of its blocks), so reads verify off the calling thread.
+ * and the body is never copied for the second one. Both also hash batches of blocks read back, in turn (`digest`: a
+ * buffer and the spans of its blocks), so reads verify off the calling thread.
  * Started by `ingestPool.ts`; nothing else imports this module.
  */
 import { createHash, type Hash } from "node:crypto"
