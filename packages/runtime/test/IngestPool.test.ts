@@ -46,6 +46,54 @@ describe("IngestPool", () => {
   )
 
   it.effect(
+    "an aborted job rejects what is outstanding and later pushes; jobs before and after it on the same pool are unaffected",
+    () =>
+      Effect.promise(async () => {
+        const pool = IngestPool.make()!
+        try {
+          const id = Chunker.formatId(Chunker.defaults)
+          const data = Gen.randomBytes(2 * 1024 * 1024 + 5)
+          const expected = (() => {
+            const chunker = Chunker.instantiate(Chunker.defaults)
+            return [...chunker.push(data), ...chunker.finish()].map(sha)
+          })()
+          const runJob = async () => {
+            const job = pool.job(id)
+            const digests: Array<string> = []
+            for (let at = 0; at < data.byteLength; at += 1024 * 1024) {
+              const piece = data.subarray(at, Math.min(data.byteLength, at + 1024 * 1024))
+              digests.push(...(await job.push(own(piece), piece.byteLength)).digests)
+            }
+            const end = await job.finish()
+            return { digests: [...digests, ...end.digests], whole: end.whole }
+          }
+          // a job running while another is aborted, interleaved on the same two workers
+          const running = runJob()
+          const aborted = pool.job(id)
+          const outstanding = aborted.push(own(Gen.randomBytes(1024 * 1024)), 1024 * 1024)
+          outstanding.catch(() => undefined)
+          aborted.abort()
+          const settle = (p: Promise<unknown>) =>
+            p.then(
+              () => "resolved",
+              () => "rejected"
+            )
+          assert.strictEqual(await settle(outstanding), "rejected")
+          assert.strictEqual(await settle(aborted.push(own(Gen.randomBytes(16)), 16)), "rejected")
+          const first = await running
+          assert.deepStrictEqual(first.digests, expected)
+          assert.strictEqual(first.whole, sha(data))
+          const after = await runJob()
+          assert.deepStrictEqual(after.digests, expected)
+          assert.strictEqual(after.whole, sha(data))
+          assert.isTrue(pool.alive())
+        } finally {
+          await pool.terminate()
+        }
+      })
+  )
+
+  it.effect(
     "a terminated pool is not alive, rejects what is outstanding and what comes later; verification falls back inline",
     () =>
       Effect.gen(function* () {
