@@ -137,7 +137,10 @@ export const offThread = <E, R>(
     }
     return [state, full]
   }
-  /** Hands a full buffer to the workers; the reply is awaited downstream, `lookahead` buffers behind. */
+  /**
+   * Hands a full buffer to the workers; the reply is awaited downstream, `lookahead` buffers behind. An effect, not a
+   * plain map: one source chunk can fill many buffers, and each must wait for room in the buffer below.
+   */
   const handOver = ([buffer, length]: readonly [ArrayBuffer, number]) =>
     Effect.sync(() => {
       const reply = job.push(buffer, length)
