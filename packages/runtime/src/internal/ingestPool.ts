@@ -1,9 +1,10 @@
 /**
- * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process: one hashes whole contents, the
- * other chunks and hashes blocks, so an ingest's two SHA-256 passes run in parallel with each other and with the
- * calling thread's storage work. Each ingest is a job on both: its buffers go to the contents worker, which passes
- * them on (transferred, never copied) to the blocks worker, which replies — in order per job. The workers do not
- * keep the process alive while no request is outstanding.
+ * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process, which split each ingest's
+ * chunking and hashing between them, in parallel with each other and with the calling thread's storage work. Each
+ * ingest is a job on both: its buffers go to the chunking worker, which cuts blocks, hashes about half of them and
+ * passes each buffer on (transferred, never copied) to the finishing worker, which hashes the rest and the whole
+ * content and replies — in order per job. The workers do not keep the process alive while no request is
+ * outstanding.
  */
 import { MessageChannel, Worker } from "node:worker_threads"
 import type { BlockRef, Reply, Request } from "./ingestWorker.ts"
@@ -146,16 +147,16 @@ export const make = (): IngestPool | undefined => {
     workers.push(new Worker(url))
     workers.push(new Worker(url))
     pending = connect(workers, onDead)
-    // the contents worker passes each ingest message on to the blocks worker through a channel of their own
-    // (workers[0] chunks and hashes blocks, workers[1] hashes whole contents and relays)
+    // the chunking worker (workers[0]) passes each ingest message on to the finishing worker (workers[1]) through a
+    // channel of their own
     const { port1, port2 } = new MessageChannel()
-    workers[1]!.postMessage({ t: "link", role: "relay", port: port1 } satisfies Request, [port1])
-    workers[0]!.postMessage({ t: "link", role: "receive", port: port2 } satisfies Request, [port2])
+    workers[0]!.postMessage({ t: "link", role: "relay", port: port1 } satisfies Request, [port1])
+    workers[1]!.postMessage({ t: "link", role: "receive", port: port2 } satisfies Request, [port2])
   } catch {
     void stopAll().catch(() => undefined)
     return undefined
   }
-  const contents = workers[1]!
+  const chunking = workers[0]!
   let nextJob = 1
   return {
     alive: () => !dead,
@@ -171,16 +172,16 @@ export const make = (): IngestPool | undefined => {
     job: (chunkerId) => {
       const job = nextJob++
       let seq = 0
-      // everything goes to the contents worker, which hashes the whole content and relays to the blocks worker
-      contents.postMessage({ t: "start", job, chunker: chunkerId, whole: true, relay: true } satisfies Request)
+      // everything goes to the chunking worker, which shares the hashing with the finishing worker, which replies
+      chunking.postMessage({ t: "start", job, chunker: chunkerId, whole: true, relay: true } satisfies Request)
       return {
         push: (buffer, length) =>
           pending
-            .request(contents, { t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer])
+            .request(chunking, { t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer])
             .then(materialize),
-        finish: () => pending.request(contents, { t: "finish", job, seq: seq++ }, []).then(materialize),
+        finish: () => pending.request(chunking, { t: "finish", job, seq: seq++ }, []).then(materialize),
         abort: () => {
-          contents.postMessage({ t: "abort", job } satisfies Request)
+          chunking.postMessage({ t: "abort", job } satisfies Request)
           pending.drop(job, new Error("ingest job aborted"))
         }
       }

@@ -4,12 +4,15 @@
  * layout and digests. Blocks inside the buffer are described by offset and length; a block straddling buffers
  * travels as its own buffer.
  *
- * The pool runs two of these, linked by a message channel of their own: an ingest's messages go to the *contents*
- * worker, which feeds each buffer to the job's whole-content SHA-256 and passes the message on (the buffer
- * transferred, not copied) to the *blocks* worker, which chunks, hashes the blocks and replies to the calling
- * thread; `finish` carries the whole digest along. So the two SHA-256 passes run in parallel on different buffers
- * and the body is never copied for the second one. Both also hash batches of blocks read back, in turn (`digest`: a
- * buffer and the spans of its blocks), so reads verify off the calling thread.
+ * The pool runs two of these, linked by a message channel of their own, and splits each ingest's work between them
+ * so that neither waits on the other: an ingest's messages go to the *chunking* worker, which cuts each buffer into
+ * blocks, hashes about half of the buffer's block bytes (and every block straddling buffers, which it assembled) and
+ * passes the buffer on — transferred, not copied — with the layout to the *finishing* worker, which feeds the
+ * buffer to the job's whole-content SHA-256, hashes the remaining blocks and replies to the calling thread. The
+ * three passes over the bytes (FastCDC, block SHA-256, whole SHA-256) cost about the same, so each worker does about
+ * one and a half of them, instead of one doing two while the other does one; the body is never copied for the
+ * second worker. Both also hash batches of blocks read back, in turn (`digest`: a buffer and the spans of its
+ * blocks), so reads verify off the calling thread.
  * Started by `ingestPool.ts`; nothing else imports this module.
  */
 import { createHash, type Hash } from "node:crypto"
@@ -28,22 +31,32 @@ export type Request =
       /** Whether to hash the whole content. */
       readonly whole: boolean
       /**
-       * Pass the job on to the linked worker: this one hashes the whole content, the linked one chunks (with
-       * `chunker`) and replies.
+       * Share the job with the linked worker: this one chunks and hashes part of the blocks, the linked one hashes
+       * the whole content and the other blocks, and replies.
        */
       readonly relay?: boolean | undefined
     }
-  | { readonly t: "push"; readonly job: number; readonly seq: number; readonly buf: ArrayBuffer; readonly len: number }
+  | {
+      readonly t: "push"
+      readonly job: number
+      readonly seq: number
+      readonly buf: ArrayBuffer
+      readonly len: number
+      /** Relayed: the blocks the chunking worker cut, and their digests where it computed them (null: hash here). */
+      readonly blocks?: ReadonlyArray<BlockRef> | undefined
+      readonly digests?: ReadonlyArray<string | null> | undefined
+    }
   | {
       readonly t: "finish"
       readonly job: number
       readonly seq: number
-      /** The whole content's digest, computed by the worker that relayed the job. */
-      readonly whole?: string | undefined
+      /** Relayed: the final blocks, all hashed by the chunking worker. */
+      readonly blocks?: ReadonlyArray<BlockRef> | undefined
+      readonly digests?: ReadonlyArray<string | null> | undefined
     }
   | { readonly t: "abort"; readonly job: number }
   | {
-      /** Links this worker to its peer: `relay` sends relayed jobs on through `port`, `receive` takes them from it. */
+      /** Links this worker to its peer: `relay` sends shared jobs on through `port`, `receive` takes them from it. */
       readonly t: "link"
       readonly role: "relay" | "receive"
       readonly port: MessagePort
@@ -72,30 +85,63 @@ const port = parentPort
 interface Job {
   readonly chunker: Chunker.Chunker | undefined
   readonly whole: Hash | undefined
-  /** Whether the job's messages go on to the linked worker after the whole-content hash took their bytes. */
+  /** Whether the job's messages go on to the linked worker, which hashes the whole content and replies. */
   readonly relay: boolean
 }
-/** Where relayed jobs go (on the contents worker). */
+/** Where shared jobs go (on the chunking worker). */
 let next: MessagePort | undefined
 const jobs = new Map<number, Job>()
 
-const describe = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array>, transfer: Array<ArrayBuffer>) => {
-  const refs: Array<BlockRef> = []
-  const digests: Array<string> = []
-  for (const block of blocks) {
-    digests.push(createHash("sha256").update(block).digest("hex"))
-    if (block.buffer === buf) refs.push({ o: block.byteOffset, l: block.byteLength })
-    else {
-      const own =
-        block.byteOffset === 0 && block.byteLength === block.buffer.byteLength
-          ? (block.buffer as ArrayBuffer)
-          : (block.slice().buffer as ArrayBuffer)
-      transfer.push(own)
-      refs.push({ b: own })
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
+
+/** How `blocks` (views of `buf` or standalone) travel; each standalone one gets a buffer of its own in `transfer`. */
+const layout = (
+  buf: ArrayBuffer | undefined,
+  blocks: ReadonlyArray<Uint8Array>,
+  transfer: Array<ArrayBuffer>
+): Array<BlockRef> =>
+  blocks.map((block) => {
+    if (block.buffer === buf) return { o: block.byteOffset, l: block.byteLength }
+    const own =
+      block.byteOffset === 0 && block.byteLength === block.buffer.byteLength
+        ? (block.buffer as ArrayBuffer)
+        : (block.slice().buffer as ArrayBuffer)
+    transfer.push(own)
+    return { b: own }
+  })
+
+/**
+ * Digests of `blocks`: with `share`, blocks inside `buf` are hashed here only while this worker's share of their
+ * bytes is not larger than the linked worker's (null: left to it); standalone blocks are always hashed here.
+ */
+const hashShare = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array>, share: boolean) => {
+  let mine = 0
+  let theirs = 0
+  return blocks.map((block): string | null => {
+    if (share && block.buffer === buf) {
+      if (mine > theirs) {
+        theirs += block.byteLength
+        return null
+      }
+      mine += block.byteLength
     }
-  }
-  return { refs, digests }
+    return sha256(block)
+  })
 }
+
+/** The blocks of a relayed message as views of `buf` (or their own buffers), with every digest filled in. */
+const complete = (
+  buf: ArrayBuffer | undefined,
+  refs: ReadonlyArray<BlockRef>,
+  digests: ReadonlyArray<string | null>,
+  transfer: Array<ArrayBuffer>
+): Array<string> =>
+  refs.map((ref, i) => {
+    if ("b" in ref) transfer.push(ref.b)
+    const d = digests[i]
+    if (d !== null && d !== undefined) return d
+    return sha256("b" in ref ? new Uint8Array(ref.b) : new Uint8Array(buf!, ref.o, ref.l))
+  })
 
 if (port !== null) {
   const handle = (m: Request) => {
@@ -108,13 +154,13 @@ if (port !== null) {
       if (m.t === "start") {
         const relay = m.relay === true && next !== undefined
         let chunker: Chunker.Chunker | undefined
-        if (m.chunker !== undefined && !relay) {
+        if (m.chunker !== undefined) {
           const params = Chunker.parseId(m.chunker)
           if (params._tag === "Failure") throw new Error(params.failure.message)
           chunker = Chunker.instantiate(params.success)
         }
-        jobs.set(m.job, { chunker, whole: m.whole ? createHash("sha256") : undefined, relay })
-        if (relay) next!.postMessage({ t: "start", job: m.job, chunker: m.chunker, whole: false } satisfies Request)
+        jobs.set(m.job, { chunker, whole: m.whole && !relay ? createHash("sha256") : undefined, relay })
+        if (relay) next!.postMessage({ t: "start", job: m.job, whole: m.whole } satisfies Request)
         return
       }
       if (m.t === "abort") {
@@ -124,13 +170,8 @@ if (port !== null) {
       }
       if (m.t === "digest") {
         const digests: Array<string> = []
-        for (let i = 0; i < m.spans.length; i += 2) {
-          digests.push(
-            createHash("sha256")
-              .update(new Uint8Array(m.buf, m.spans[i]!, m.spans[i + 1]!))
-              .digest("hex")
-          )
-        }
+        for (let i = 0; i < m.spans.length; i += 2)
+          digests.push(sha256(new Uint8Array(m.buf, m.spans[i]!, m.spans[i + 1]!)))
         port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, digests } satisfies Reply, [m.buf])
         return
       }
@@ -139,28 +180,55 @@ if (port !== null) {
         port.postMessage({ job: m.job, seq: m.seq, error: "unknown or aborted job" } satisfies Reply)
         return
       }
-      if (state.relay) {
-        if (m.t === "push") {
-          state.whole?.update(new Uint8Array(m.buf, 0, m.len))
-          next!.postMessage(m, [m.buf])
-        } else {
-          jobs.delete(m.job)
-          next!.postMessage({ ...m, whole: state.whole?.digest("hex") } satisfies Request)
-        }
-        return
-      }
       const transfer: Array<ArrayBuffer> = []
       if (m.t === "push") {
         const bytes = new Uint8Array(m.buf, 0, m.len)
         state.whole?.update(bytes)
-        const { refs, digests } = describe(m.buf, state.chunker?.push(bytes) ?? [], transfer)
+        if (m.blocks !== undefined) {
+          // relayed: cut (and partly hashed) by the chunking worker
+          const digests = complete(m.buf, m.blocks, m.digests ?? [], transfer)
+          transfer.push(m.buf)
+          port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: m.blocks, digests } satisfies Reply, transfer)
+          return
+        }
+        const blocks = state.chunker?.push(bytes) ?? []
+        const refs = layout(m.buf, blocks, transfer)
+        const digests = hashShare(m.buf, blocks, state.relay)
         transfer.push(m.buf)
-        port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests } satisfies Reply, transfer)
+        if (state.relay) {
+          next!.postMessage({ ...m, blocks: refs, digests } satisfies Request, transfer)
+          return
+        }
+        port.postMessage(
+          { job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests: digests as Array<string> } satisfies Reply,
+          transfer
+        )
         return
       }
-      const { refs, digests } = describe(undefined, state.chunker?.finish() ?? [], transfer)
       jobs.delete(m.job)
-      const whole = state.whole?.digest("hex") ?? m.whole
+      if (m.blocks !== undefined) {
+        const digests = complete(undefined, m.blocks, m.digests ?? [], transfer)
+        const whole = state.whole?.digest("hex")
+        port.postMessage(
+          {
+            job: m.job,
+            seq: m.seq,
+            blocks: m.blocks,
+            digests,
+            ...(whole === undefined ? {} : { whole })
+          } satisfies Reply,
+          transfer
+        )
+        return
+      }
+      const blocks = state.chunker?.finish() ?? []
+      const refs = layout(undefined, blocks, transfer)
+      const digests = blocks.map(sha256)
+      if (state.relay) {
+        next!.postMessage({ ...m, blocks: refs, digests } satisfies Request, transfer)
+        return
+      }
+      const whole = state.whole?.digest("hex")
       port.postMessage(
         { job: m.job, seq: m.seq, blocks: refs, digests, ...(whole === undefined ? {} : { whole }) } satisfies Reply,
         transfer
