@@ -12,13 +12,14 @@
  * after its commit, and every block it relies on is written or touched (`hasMany(…, { touch: true })`) during it,
  * so a concurrent `Gc.run` never deletes one of them. See `IngestLeases` for the argument.
  *
- * With `hashing: "worker"` (the default) chunking and block hashing run on one worker thread and the whole-blob
- * hash on another (`internal/ingestBlocks.ts`), while the calling thread copies the body into hand-over buffers,
- * stores and commits.
+ * With `hashing: "worker"` (the default) chunking and hashing run on two worker threads, which share the block
+ * hashes and one of which also hashes the whole blob (`internal/ingestBlocks.ts`), while the calling thread copies
+ * the body into hand-over buffers, stores and commits.
  *
  * **Reads** fetch only the blocks that intersect the range, in `getMany` batches of `readBatch` blocks with
  * `readAhead` blocks in flight, verify each block's size and digest before emitting any of its bytes (on a worker
- * thread for batches of 512 KiB and more, `internal/verifyBlocks.ts`), and slice exactly at both ends.
+ * thread for batches of 512 KiB and more, `internal/verifyBlocks.ts`), and slice exactly at both ends. Reads of at
+ * most 1 MiB spanning at most `readBatch` blocks (range requests, small blobs) fetch them in one `getMany` first.
  *
  * @since 0.1.0
  */
@@ -375,25 +376,32 @@ export const makeWith = (
           })
         }
         if (span.start === span.end) return Stream.empty
-        return manifests.entries(key, span).pipe(
-          Stream.grouped(config.readBatch),
-          Stream.mapEffect(
-            (batch) =>
-              Effect.map(fetchVerified(batch, "BlobStore.get"), (all) =>
-                all.map((bytes, i) => {
-                  const entry = batch[i]!
-                  const from = Math.max(0, span.start - entry.offset)
-                  const to = Math.min(entry.size, span.end - entry.offset)
-                  return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
-                })
-              ),
-            { concurrency: Math.max(1, Math.ceil(config.readAhead / config.readBatch)) }
-          ),
-          Stream.flattenIterable,
-          Stream.tap(served)
-        )
+        /** The bytes of `batch`'s blocks that lie in the span, verified. */
+        const sliced = (batch: ReadonlyArray<Manifest.ManifestEntry>) =>
+          Effect.map(fetchVerified(batch, "BlobStore.get"), (all) =>
+            all.map((bytes, i) => {
+              const entry = batch[i]!
+              const from = Math.max(0, span.start - entry.offset)
+              const to = Math.min(entry.size, span.end - entry.offset)
+              return from === 0 && to === entry.size ? bytes : bytes.subarray(from, to)
+            })
+          )
+        if (span.end - span.start <= SMALL_READ) {
+          // a small range or blob (an HTTP Range request, a small object): its blocks in one batch, without the
+          // read-ahead pipeline, whose fibers and queues cost more than the read itself
+          const batch = yield* Stream.runCollect(Stream.take(manifests.entries(key, span), config.readBatch + 1))
+          if (batch.length <= config.readBatch) return Stream.fromIterable(yield* sliced(batch))
+        }
+        return manifests
+          .entries(key, span)
+          .pipe(
+            Stream.grouped(config.readBatch),
+            Stream.mapEffect(sliced, { concurrency: Math.max(1, Math.ceil(config.readAhead / config.readBatch)) }),
+            Stream.flattenIterable
+          )
       })
     ).pipe(
+      Stream.tap(served),
       Stream.onExit((exit) =>
         registry === undefined ? Effect.void : count("get", exit._tag === "Success" ? "ok" : "error")
       )
@@ -473,6 +481,12 @@ export const makeWith = (
     verify
   }
 }
+
+/**
+ * Reads of at most this many bytes (ranges or whole blobs) fetch their blocks in one `getMany` before emitting, when
+ * they span at most `readBatch` blocks.
+ */
+const SMALL_READ = 1024 * 1024
 
 /** Bodies declared smaller than this are chunked and hashed on the calling thread even with `hashing: "worker"`. */
 const INLINE_BELOW = 256 * 1024
