@@ -31,6 +31,7 @@ import {
   type Target,
   unavailable
 } from "./report.ts"
+import * as Threads from "./threads.ts"
 
 const rangeBytes = 4096
 
@@ -76,7 +77,14 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
   const source = () => Random.pieces("blob", bytes)
   let dirs = 0
   const dir = (what: string) => join(ctx.tmp, `${name}-${what}-${dirs++}`)
-  const ceilingRate = () => mibPerSecond(bytes, () => Pipeline.ceiling(source()))
+  /** CPU per thread kind of each timed ceiling and engine run. */
+  const ceilingCpu: Array<Threads.Usage | undefined> = []
+  const engineCpu: Array<Threads.Usage | undefined> = []
+  const ceilingRate = async () => {
+    const { value, cpu } = await Threads.measure(() => mibPerSecond(bytes, () => Pipeline.ceiling(source())))
+    ceilingCpu.push(cpu)
+    return value
+  }
   let kept: { driver: Pipeline.RawDriver; manifest: Pipeline.RawManifest; digest: string } | undefined
   const rawIngest = async () => {
     const driver = await backend.raw(dir("raw"))
@@ -122,11 +130,13 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
       const current = await Engine.start(backend.stores(engineDir))
       engine = current
       settleDisk()
-      engines.push(
-        await mibPerSecond(bytes, async () => {
+      const timed = await Threads.measure(() =>
+        mibPerSecond(bytes, async () => {
           result = await current.put(source())
         })
       )
+      engines.push(timed.value)
+      engineCpu.push(timed.cpu)
     }
     const blob = result!
     const raw = kept!
@@ -157,7 +167,7 @@ const runBackend = async (ctx: Context, backend: Backends.Backend, bytes: number
           baselineLabel: "CPU ceiling (FastCDC+SHA-256, no store)",
           baseline: median(ceilings),
           target: name === "memory" ? undefined : t,
-          note: `ceiling runs ${runs(ceilings)} MiB/s`
+          note: `ceiling runs ${runs(ceilings)} MiB/s; CPU, means of the rounds: engine ${Threads.describe(Threads.mean(engineCpu), bytes)}; ceiling ${Threads.describe(Threads.mean(ceilingCpu), bytes)}`
         })
       )
       if (name === "memory") {
@@ -195,9 +205,19 @@ const reads = async (
 ): Promise<{ readonly rows: Array<Row>; readonly fullRate: number }> => {
   const mib = bytes / MiB
   ctx.log(`reads/${name}: full read and ${ctx.sizes.rangeReads} range reads`)
+  const rawCpu: Array<Threads.Usage | undefined> = []
+  let engineCpu: Threads.Usage | undefined
   const full = await bracketed(
-    () => mibPerSecond(bytes, () => Pipeline.readAll(raw.driver, raw.manifest)),
-    () => mibPerSecond(bytes, () => engine.read(key))
+    async () => {
+      const r = await Threads.measure(() => mibPerSecond(bytes, () => Pipeline.readAll(raw.driver, raw.manifest)))
+      rawCpu.push(r.cpu)
+      return r.value
+    },
+    async () => {
+      const r = await Threads.measure(() => mibPerSecond(bytes, () => engine.read(key)))
+      engineCpu = r.cpu
+      return r.value
+    }
   )
   // what verification alone costs: raw reads plus SHA-256 of every block
   const verified = await mibPerSecond(bytes, async () => {
@@ -235,7 +255,8 @@ const reads = async (
       project: full.project,
       baselineLabel: `raw driver reads (${raw.driver.name})`,
       baseline: full.baseline,
-      target: t
+      target: t,
+      note: `CPU: engine ${Threads.describe(engineCpu, bytes)}; raw reads, mean of the two runs, ${Threads.describe(Threads.mean(rawCpu), bytes)}`
     }),
     row({
       id: `3 read/${name}`,
