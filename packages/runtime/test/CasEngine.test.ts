@@ -170,6 +170,33 @@ describe("CAS engine", () => {
       })
   )
 
+  it.effect(
+    "concurrent worker ingests past the shared hand-over buffers (64 MiB) fall back to transferred ones and key exactly",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* BlobStore.BlobStore
+        // 12 bodies of 9 MiB, 1 MiB at a time, all in flight: more hand-over buffers than the shared pool makes
+        const bodies = Array.from({ length: 12 }, () => Gen.randomBytes(9 * 1024 * 1024 + 333))
+        const results = yield* Effect.forEach(
+          bodies,
+          (bytes) => store.put(Stream.fromIterable(Gen.slices(bytes, 1024 * 1024))),
+          { concurrency: "unbounded" }
+        )
+        for (const [i, r] of results.entries()) {
+          const bytes = bodies[i]!
+          assert.strictEqual(BinaryKey.format(r.key), BinaryKey.format(BinaryKey.ofBytes(bytes)))
+          assert.isTrue(Gen.bytesEqual(yield* collect(store.get(r.key)), bytes))
+        }
+        // and the pool still serves a later ingest correctly
+        const after = Gen.randomBytes(3 * 1024 * 1024)
+        const r = yield* store.put(body(after))
+        assert.isTrue(Gen.bytesEqual(yield* collect(store.get(r.key)), after))
+      }).pipe(
+        Effect.provide(BlobStore.layer({ hashing: "worker" }).pipe(Layer.provideMerge(BlobStore.layerMemoryStores)))
+      ),
+    60_000
+  )
+
   it.effect("a range read fetches only the blocks that intersect the range", () => {
     let fetched = 0
     const counting = Layer.effect(

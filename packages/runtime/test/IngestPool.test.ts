@@ -8,9 +8,9 @@ import * as VerifyBlocks from "../src/internal/verifyBlocks.ts"
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
 
-/** `bytes` in a transferable buffer of its own. */
-const own = (bytes: Uint8Array) => {
-  const buffer = new ArrayBuffer(bytes.byteLength)
+/** `bytes` in a hand-over buffer of their own: shared with the workers (the default), or transferred to them. */
+const own = (bytes: Uint8Array, kind: "shared" | "transferred" = "shared") => {
+  const buffer = kind === "shared" ? new SharedArrayBuffer(bytes.byteLength) : new ArrayBuffer(bytes.byteLength)
   new Uint8Array(buffer).set(bytes)
   return buffer
 }
@@ -46,42 +46,44 @@ describe("IngestPool", () => {
   )
 
   it.effect(
-    "shared between the two workers, every block comes back byte-exact with its digest, whatever the push sizes",
+    "shared between the two workers, every block comes back byte-exact with its digest, whatever the push sizes and whether the buffers are shared or transferred",
     () =>
       Effect.promise(async () => {
         const pool = IngestPool.make()!
         try {
-          // pieces from 1 byte to 300 KiB: blocks inside one buffer (hashed by either worker) and blocks straddling
-          // several buffers (assembled by the chunking worker)
-          const sizes = [1, 70_000, 3, 300 * 1024, 17, 5000, 1024 * 1024, 2, 123_457, 65_536, 9, 200_000]
-          const data = Gen.randomBytes(sizes.reduce((a, b) => a + b, 0))
-          for (const params of [
-            Chunker.defaults,
-            { _tag: "FastCdc" as const, min: 2048, avg: 8192, max: 32768 },
-            { _tag: "Fixed" as const, size: 4096 }
-          ]) {
-            const valid = Chunker.validate(params)
-            assert.isTrue(valid._tag === "Success")
-            if (valid._tag !== "Success") return
-            const job = pool.job(Chunker.formatId(valid.success))
-            const blocks: Array<Uint8Array> = []
-            const digests: Array<string> = []
-            let at = 0
-            for (const n of sizes) {
-              const r = await job.push(own(data.subarray(at, at + n)), n)
-              at += n
-              blocks.push(...r.blocks.map((b) => b.slice()))
-              digests.push(...r.digests)
+          for (const kind of ["shared", "transferred"] as const) {
+            // pieces from 1 byte to 300 KiB: blocks inside one buffer (hashed by either worker) and blocks straddling
+            // several buffers (assembled by the chunking worker)
+            const sizes = [1, 70_000, 3, 300 * 1024, 17, 5000, 1024 * 1024, 2, 123_457, 65_536, 9, 200_000]
+            const data = Gen.randomBytes(sizes.reduce((a, b) => a + b, 0))
+            for (const params of [
+              Chunker.defaults,
+              { _tag: "FastCdc" as const, min: 2048, avg: 8192, max: 32768 },
+              { _tag: "Fixed" as const, size: 4096 }
+            ]) {
+              const valid = Chunker.validate(params)
+              assert.isTrue(valid._tag === "Success")
+              if (valid._tag !== "Success") return
+              const job = pool.job(Chunker.formatId(valid.success))
+              const blocks: Array<Uint8Array> = []
+              const digests: Array<string> = []
+              let at = 0
+              for (const n of sizes) {
+                const r = await job.push(own(data.subarray(at, at + n), kind), n)
+                at += n
+                blocks.push(...r.blocks.map((b) => b.slice()))
+                digests.push(...r.digests)
+              }
+              const end = await job.finish()
+              blocks.push(...end.blocks)
+              digests.push(...end.digests)
+              const chunker = Chunker.instantiate(valid.success)
+              const expected = [...chunker.push(data), ...chunker.finish()]
+              assert.strictEqual(blocks.length, expected.length)
+              assert.isTrue(blocks.every((b, i) => Buffer.from(b).equals(expected[i]!)))
+              assert.deepStrictEqual(digests, expected.map(sha))
+              assert.strictEqual(end.whole, sha(data))
             }
-            const end = await job.finish()
-            blocks.push(...end.blocks)
-            digests.push(...end.digests)
-            const chunker = Chunker.instantiate(valid.success)
-            const expected = [...chunker.push(data), ...chunker.finish()]
-            assert.strictEqual(blocks.length, expected.length)
-            assert.isTrue(blocks.every((b, i) => Buffer.from(b).equals(expected[i]!)))
-            assert.deepStrictEqual(digests, expected.map(sha))
-            assert.strictEqual(end.whole, sha(data))
           }
         } finally {
           await pool.terminate()

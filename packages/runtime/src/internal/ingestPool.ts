@@ -2,8 +2,8 @@
  * Two worker threads (see `ingestWorker.ts`) shared by every ingest of the process, which split each ingest's
  * chunking and hashing between them, in parallel with each other and with the calling thread's storage work. Each
  * ingest is a job on both: its buffers go to the chunking worker, which cuts blocks, hashes about half of them and
- * passes each buffer on (transferred, never copied) to the finishing worker, which hashes the rest and the whole
- * content and replies — in order per job. The workers do not keep the process alive while no request is
+ * passes each buffer on (shared or transferred, never copied) to the finishing worker, which hashes the rest and the
+ * whole content and replies — in order per job. The workers do not keep the process alive while no request is
  * outstanding.
  */
 import { MessageChannel, Worker } from "node:worker_threads"
@@ -12,15 +12,16 @@ import type { BlockRef, Reply, Request } from "./ingestWorker.ts"
 /** One ingest's chunking and block hashing. */
 export interface IngestJob {
   /**
-   * Hands over the first `length` bytes of `buffer` (transferred: the caller must not touch it until the reply): they
-   * feed the whole-content hash and the chunker. Resolves with `buffer` back and the blocks that ended in it: views
-   * of `buffer` or standalone buffers, with their SHA-256 digests.
+   * Hands over the first `length` bytes of `buffer` (shared, or transferred if it is an `ArrayBuffer`: either way the
+   * caller must not touch it until the reply): they feed the whole-content hash and the chunker. Resolves with
+   * `buffer` (back) and the blocks that ended in it: views of `buffer` or standalone buffers, with their SHA-256
+   * digests.
    */
   readonly push: (
-    buffer: ArrayBuffer,
+    buffer: SharedArrayBuffer | ArrayBuffer,
     length: number
   ) => Promise<{
-    readonly buffer?: ArrayBuffer | undefined
+    readonly buffer?: SharedArrayBuffer | ArrayBuffer | undefined
     readonly blocks: ReadonlyArray<Uint8Array>
     readonly digests: ReadonlyArray<string>
   }>
@@ -53,12 +54,17 @@ export interface IngestPool {
   ) => Promise<{ readonly buffer: ArrayBuffer; readonly digests: ReadonlyArray<string> }>
 }
 
-const materialize = (reply: Reply) => {
-  const back = reply.buf === undefined ? undefined : new Uint8Array(reply.buf)
+/**
+ * The blocks of `reply`: views of the hand-over buffer (the shared one the request carried, or the transferred one
+ * the reply brings back) or buffers of their own.
+ */
+const materialize = (shared: SharedArrayBuffer | undefined) => (reply: Reply) => {
+  const buffer = reply.buf ?? shared
+  const back = buffer === undefined ? undefined : new Uint8Array(buffer)
   const blocks = (reply.blocks ?? []).map((ref: BlockRef) =>
     "b" in ref ? new Uint8Array(ref.b) : back!.subarray(ref.o, ref.o + ref.l)
   )
-  return { buffer: reply.buf, blocks, digests: reply.digests ?? [], whole: reply.whole }
+  return { buffer, blocks, digests: reply.digests ?? [], whole: reply.whole }
 }
 
 /**
@@ -177,9 +183,13 @@ export const make = (): IngestPool | undefined => {
       return {
         push: (buffer, length) =>
           pending
-            .request(chunking, { t: "push", job, seq: seq++, buf: buffer, len: length }, [buffer])
-            .then(materialize),
-        finish: () => pending.request(chunking, { t: "finish", job, seq: seq++ }, []).then(materialize),
+            .request(
+              chunking,
+              { t: "push", job, seq: seq++, buf: buffer, len: length },
+              buffer instanceof SharedArrayBuffer ? [] : [buffer]
+            )
+            .then(materialize(buffer instanceof SharedArrayBuffer ? buffer : undefined)),
+        finish: () => pending.request(chunking, { t: "finish", job, seq: seq++ }, []).then(materialize(undefined)),
         abort: () => {
           chunking.postMessage({ t: "abort", job } satisfies Request)
           pending.drop(job, new Error("ingest job aborted"))

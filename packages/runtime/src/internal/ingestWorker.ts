@@ -40,7 +40,8 @@ export type Request =
       readonly t: "push"
       readonly job: number
       readonly seq: number
-      readonly buf: ArrayBuffer
+      /** Shared with the calling thread, which keeps it untouched until the reply, or transferred (and back). */
+      readonly buf: SharedArrayBuffer | ArrayBuffer
       readonly len: number
       /** Relayed: the blocks the chunking worker cut, and their digests where it computed them (null: hash here). */
       readonly blocks?: ReadonlyArray<BlockRef> | undefined
@@ -96,7 +97,7 @@ const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes)
 
 /** How `blocks` (views of `buf` or standalone) travel; each standalone one gets a buffer of its own in `transfer`. */
 const layout = (
-  buf: ArrayBuffer | undefined,
+  buf: ArrayBufferLike | undefined,
   blocks: ReadonlyArray<Uint8Array>,
   transfer: Array<ArrayBuffer>
 ): Array<BlockRef> =>
@@ -114,7 +115,7 @@ const layout = (
  * Digests of `blocks`: with `share`, blocks inside `buf` are hashed here only while this worker's share of their
  * bytes is not larger than the linked worker's (null: left to it); standalone blocks are always hashed here.
  */
-const hashShare = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Array>, share: boolean) => {
+const hashShare = (buf: ArrayBufferLike | undefined, blocks: ReadonlyArray<Uint8Array>, share: boolean) => {
   let mine = 0
   let theirs = 0
   return blocks.map((block): string | null => {
@@ -129,9 +130,16 @@ const hashShare = (buf: ArrayBuffer | undefined, blocks: ReadonlyArray<Uint8Arra
   })
 }
 
+/** A transferred hand-over buffer travels on (in `transfer`) and back in the reply; a shared one stays. */
+const back = (buf: SharedArrayBuffer | ArrayBuffer, transfer: Array<ArrayBuffer>): { buf?: ArrayBuffer } => {
+  if (buf instanceof SharedArrayBuffer) return {}
+  transfer.push(buf)
+  return { buf }
+}
+
 /** The blocks of a relayed message as views of `buf` (or their own buffers), with every digest filled in. */
 const complete = (
-  buf: ArrayBuffer | undefined,
+  buf: ArrayBufferLike | undefined,
   refs: ReadonlyArray<BlockRef>,
   digests: ReadonlyArray<string | null>,
   transfer: Array<ArrayBuffer>
@@ -187,20 +195,22 @@ if (port !== null) {
         if (m.blocks !== undefined) {
           // relayed: cut (and partly hashed) by the chunking worker
           const digests = complete(m.buf, m.blocks, m.digests ?? [], transfer)
-          transfer.push(m.buf)
-          port.postMessage({ job: m.job, seq: m.seq, buf: m.buf, blocks: m.blocks, digests } satisfies Reply, transfer)
+          port.postMessage(
+            { job: m.job, seq: m.seq, ...back(m.buf, transfer), blocks: m.blocks, digests } satisfies Reply,
+            transfer
+          )
           return
         }
         const blocks = state.chunker?.push(bytes) ?? []
         const refs = layout(m.buf, blocks, transfer)
         const digests = hashShare(m.buf, blocks, state.relay)
-        transfer.push(m.buf)
+        const buf = back(m.buf, transfer)
         if (state.relay) {
           next!.postMessage({ ...m, blocks: refs, digests } satisfies Request, transfer)
           return
         }
         port.postMessage(
-          { job: m.job, seq: m.seq, buf: m.buf, blocks: refs, digests: digests as Array<string> } satisfies Reply,
+          { job: m.job, seq: m.seq, ...buf, blocks: refs, digests: digests as Array<string> } satisfies Reply,
           transfer
         )
         return
