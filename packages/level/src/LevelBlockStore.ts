@@ -325,7 +325,13 @@ export const make = (
     const openOp = "LevelStore.open"
     const packs = yield* Effect.acquireRelease(
       database.use(openOp, () =>
-        PackFiles.open({ dir: database.packDir, maxPackSize: options.maxPackSize, maxOpenPacks: options.maxOpenPacks })
+        PackFiles.open({
+          dir: database.packDir,
+          maxPackSize: options.maxPackSize,
+          maxOpenPacks: options.maxOpenPacks,
+          // nothing is ever fsync'd with durability none: no background writeback either
+          ...(options.durability === "none" ? { flushBytes: 0 } : {})
+        })
       ),
       (p) => Effect.promise(() => p.close().catch(() => undefined))
     )

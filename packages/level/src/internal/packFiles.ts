@@ -243,8 +243,10 @@ export interface PackFilesOptions {
   /** Read-only descriptors of sealed packs kept open (LRU). */
   readonly maxOpenPacks: number
   /**
-   * Start a background fdatasync of the active pack after this many bytes were appended (default 64 MiB; 0: never),
-   * so dirty pages are written back while ingest goes on and the fsync of a commit has little left to do.
+   * Start a background fdatasync of the active pack after this many bytes were appended (default 8 MiB; 0: never),
+   * so dirty pages are written back while ingest goes on and the fsync of a commit has little left to do. In one
+   * process, alternating, 8 MiB against 64 MiB: the releases on level 506 → 564 MiB/s, 512 MiB of random data
+   * 495 → 517 (2 MiB measured the same as 8, 16 MiB half-way).
    */
   readonly flushBytes?: number | undefined
 }
@@ -415,7 +417,7 @@ export class PackFiles {
       group.buffers.push(encodeRecordHead(key, r.data), r.data)
     }
     submit()
-    const flushBytes = this.options.flushBytes ?? 64 * 1024 * 1024
+    const flushBytes = this.options.flushBytes ?? 8 * 1024 * 1024
     if (flushBytes > 0) {
       this.unflushed += out.reduce((n, l) => n + l.length, 0)
       if (this.unflushed >= flushBytes) {
