@@ -13,7 +13,7 @@ export const scenario: Scenario = {
   names: ["http"],
   run: async (ctx) => {
     const mib = ctx.sizes.httpMiB
-    const rounds = ctx.quick ? 1 : 3
+    const rounds = ctx.quick ? 1 : 5
     ctx.log(
       `http: ${mib} MiB up/down and 4 KiB PUT/GET (${clients} clients, ${ctx.sizes.httpSeconds} s), ${rounds} rounds`
     )

@@ -282,7 +282,8 @@ export const run = async (options: Options = {}): Promise<Figures> => {
       if (withCurl) {
         // a file of fresh random bytes (a repeated body would be deduplicated), written before the timed upload
         const file = join(scratch, `upload-${round}`)
-        writeFileSync(file, Buffer.concat(randomPieces(mib)))
+        // written back to disk before the timed upload, so the kernel is not flushing it meanwhile
+        writeFileSync(file, Buffer.concat(randomPieces(mib)), { flush: true })
         const up = await curl(
           ["-X", "POST", "-T", file, "-H", "content-type: application/octet-stream", `${base}/api/v1/blobs`],
           mib * MiB,
