@@ -7,8 +7,9 @@
  * The pool runs two of these, linked by a message channel of their own, and splits each ingest's work between them
  * so that neither waits on the other: an ingest's messages go to the *chunking* worker, which cuts each buffer into
  * blocks, hashes about half of the buffer's block bytes (and every block straddling buffers, which it assembled) and
- * passes the buffer on — transferred, not copied — with the layout to the *finishing* worker, which feeds the
- * buffer to the job's whole-content SHA-256, hashes the remaining blocks and replies to the calling thread. The
+ * passes the buffer on — shared or transferred, never copied — with the layout to the *finishing* worker, which
+ * feeds the buffer to the job's whole-content SHA-256, hashes the remaining blocks and replies to the calling
+ * thread. The
  * three passes over the bytes (FastCDC, block SHA-256, whole SHA-256) cost about the same, so each worker does about
  * one and a half of them, instead of one doing two while the other does one; the body is never copied for the
  * second worker. Both also hash batches of blocks read back, in turn (`digest`: a buffer and the spans of its
