@@ -9,11 +9,10 @@
  * blocks, hashes about half of the buffer's block bytes (and every block straddling buffers, which it assembled) and
  * passes the buffer on — shared or transferred, never copied — with the layout to the *finishing* worker, which
  * feeds the buffer to the job's whole-content SHA-256, hashes the remaining blocks and replies to the calling
- * thread. The
- * three passes over the bytes (FastCDC, block SHA-256, whole SHA-256) cost about the same, so each worker does about
- * one and a half of them, instead of one doing two while the other does one; the body is never copied for the
- * second worker. Both also hash batches of blocks read back, in turn (`digest`: a buffer and the spans of its
- * blocks), so reads verify off the calling thread.
+ * thread. The three passes over the bytes (FastCDC, block SHA-256, whole SHA-256) cost about the same, so each
+ * worker does about one and a half of them, instead of one doing two while the other does one; the body is never
+ * copied for the second worker. Both also hash batches of blocks read back, in turn (`digest`: a buffer and the
+ * spans of its blocks), so reads verify off the calling thread.
  * Started by `ingestPool.ts`; nothing else imports this module.
  */
 import { createHash, type Hash } from "node:crypto"
