@@ -69,7 +69,7 @@ export interface EngineConfig {
   /** Manifest entries kept as objects before they spill through the SpillPolicy (default 100 000). */
   readonly spillAfterEntries: number
   /**
-   * `worker` (default): chunking and block hashing on one worker thread, the whole-blob hash on another, storage on
+   * `worker` (default): chunking, block hashing and the whole-blob hash shared by two worker threads, storage on
    * the caller's (SHA-256 only; bodies declared under 256 KiB stay inline); `inline`: everything on the caller's
    * thread.
    */

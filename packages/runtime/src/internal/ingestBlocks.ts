@@ -115,7 +115,7 @@ const giveBack = (buffer: ArrayBufferLike) => {
 }
 
 /**
- * The whole-content SHA-256 on one ingest worker, chunking and block hashing on the other (each buffer passes through
+ * Chunking, block hashing and the whole-content SHA-256 shared by the two ingest workers (each buffer passes through
  * both, see ingestPool); the calling thread copies, stores and commits. The source's chunks are copied once, back to
  * back, into 1 MiB hand-over buffers, and each full buffer (and the last, partial one) is handed to the workers —
  * so a body arriving in 16–64 KiB socket reads costs one round trip per megabyte, not per read, and is copied once in
