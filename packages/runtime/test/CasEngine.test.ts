@@ -1,3 +1,4 @@
+import { createCipheriv, createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -19,6 +20,12 @@ import {
 import { Generators as Gen } from "@graviton/runtime/testing"
 import { Effect, Fiber, Layer, Option, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
+
+/** `n` pseudo-random bytes, the same for the same `seed` (AES-256-CTR keystream). */
+const seeded = (seed: string, n: number): Uint8Array => {
+  const key = createHash("sha256").update(seed).digest()
+  return new Uint8Array(createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(n)))
+}
 
 const body = (bytes: Uint8Array) => Stream.fromIterable(Gen.slices(bytes, 64 * 1024))
 const collect = (s: Stream.Stream<Uint8Array, StorageError.StorageError>) =>
@@ -115,9 +122,12 @@ describe("CAS engine", () => {
     () =>
       Effect.gen(function* () {
         const store = yield* BlobStore.BlobStore
-        const original = Gen.randomBytes(16 * 1024 * 1024)
+        // fixed pseudo-random bytes: on random data FastCDC resynchronises after an insertion within 1 block almost
+        // always, but measured over 3000 random 2 MiB blobs 6 needed 2–6 fresh blocks, so random data made the bound
+        // below fail about once in a thousand runs
+        const original = seeded("shifted-copy", 16 * 1024 * 1024)
         const first = yield* store.put(body(original))
-        const shifted = Gen.concat([Gen.randomBytes(137), original])
+        const shifted = Gen.concat([seeded("prefix", 137), original])
         const second = yield* store.put(body(shifted))
         assert.isTrue(second.created)
         assert.isAtLeast(second.duplicateBlocks, Math.floor(second.blockCount * 0.9))
